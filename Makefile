@@ -1,0 +1,193 @@
+# cryptgate - one GNU Makefile (see docs/STYLE.md, "Build").
+#
+#   make               library and programs, into build/
+#   make check         ASan+UBSan build, then every unit, fuzz-replay and
+#                      integration test; ends with "N passed, N failed, N skipped"
+#   make fuzz          libFuzzer targets (clang) into build/fuzz/
+#   make lint          cppcheck + clang-tidy
+#   make format-check  clang-format --dry-run -Werror
+#   make deps          install the Debian packages the build and tests need
+#   make install       PREFIX=/usr/local DESTDIR=
+
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= cc
+BUILD ?= build
+SANITIZE ?=
+
+PKGS := libcrypto inih
+TEST_PKGS := cmocka libcjson
+
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wimplicit-fallthrough -Wcast-qual \
+	-Wpointer-arith -Wundef -Wno-unused-parameter
+HARDEN := -fstack-protector-strong -fPIE -D_FORTIFY_SOURCE=2
+DEFS := -D_GNU_SOURCE -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED
+
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 $(WARN) $(DEFS) $(CFLAGS) -Iinclude \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDFLAGS_HARDEN := -pie -Wl,-z,relro,-z,now
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lpthread
+
+ifneq ($(SANITIZE),)
+# Sanitizers want no fortify (false positives on some libc wrappers).
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -O1
+else
+ALL_CFLAGS += $(HARDEN)
+endif
+ifneq ($(SANITIZE),)
+LDSAN := -fsanitize=address,undefined
+endif
+
+LIB_SRCS := $(sort $(wildcard src/lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libcryptgate.a
+
+TOOL_SRCS := $(sort $(wildcard src/tool/*.c))
+KDCD_SRCS := $(sort $(wildcard src/kdcd/*.c))
+GWD_SRCS := $(sort $(wildcard src/gatewayd/*.c))
+PKTD_SRCS := $(sort $(wildcard src/pktd/*.c))
+
+PROGS := $(BUILD)/bin/cryptgate
+ifneq ($(KDCD_SRCS),)
+PROGS += $(BUILD)/bin/cryptgate-kdcd
+endif
+ifneq ($(GWD_SRCS),)
+PROGS += $(BUILD)/bin/cryptgate-gatewayd
+endif
+ifneq ($(PKTD_SRCS),)
+PROGS += $(BUILD)/bin/cryptgate-pktd
+endif
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+REPLAY_BINS := $(FUZZ_SRCS:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/fuzz_%.c=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: all check test-build test-run fuzz bench lint format format-check \
+	install uninstall clean deps demo
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@[ "$(V)" != 0 ] || echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@[ "$(V)" != 0 ] || echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define prog_rule
+$(BUILD)/bin/$(1): $(2:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $$(@D)
+	@[ "$(V)" != 0 ] || echo "  LD      $$@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARDEN) $(LDSAN) $(LDFLAGS) -o $$@ $$^ $(LIBS)
+endef
+$(eval $(call prog_rule,cryptgate,$(TOOL_SRCS)))
+$(eval $(call prog_rule,cryptgate-kdcd,$(KDCD_SRCS)))
+$(eval $(call prog_rule,cryptgate-gatewayd,$(GWD_SRCS)))
+$(eval $(call prog_rule,cryptgate-pktd,$(PKTD_SRCS)))
+
+TEST_CFLAGS = $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
+	-Wno-missing-prototypes -DCG_SRCDIR='"$(CURDIR)"'
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	@[ "$(V)" != 0 ] || echo "  TEST    $@"
+	$(Q)$(CC) $(TEST_CFLAGS) -MMD -MP $(LDSAN) -o $@ $< $(LIB) $(TEST_LIBS)
+
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB)
+	@mkdir -p $(@D)
+	@[ "$(V)" != 0 ] || echo "  HELPER  $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(LDSAN) -o $@ $< $(LIB) $(LIBS)
+
+# gcc-built replayers: fuzz target + fuzz/replay_main.c, run over the corpus.
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
+	@mkdir -p $(@D)
+	@[ "$(V)" != 0 ] || echo "  REPLAY  $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $(LDSAN) -o $@ \
+		fuzz/fuzz_$*.c fuzz/replay_main.c $(LIB) $(LIBS)
+
+test-build: $(PROGS) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS)
+
+test-run: test-build
+	$(Q)BUILD=$(BUILD) tests/run
+
+# make check: sanitized build in its own tree, then everything.
+check:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 test-run
+
+# libFuzzer targets (clang, libclang-rt-14-dev): make fuzz; then e.g.
+#   build/fuzz/fuzz_conf -max_total_time=60 fuzz/corpus/conf
+FUZZ_CC ?= clang
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzzlib CC=$(FUZZ_CC) \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+		SANITIZE= build/fuzzlib/libcryptgate.a
+	$(Q)mkdir -p $(BUILD)/fuzz
+	$(Q)for f in $(FUZZ_SRCS); do \
+		n=$$(basename $$f .c); echo "  FUZZ    $(BUILD)/fuzz/$$n"; \
+		$(FUZZ_CC) -std=c11 $(DEFS) -Iinclude -O1 -g \
+		-fsanitize=fuzzer,address,undefined \
+		$$($(PKG_CONFIG) --cflags $(PKGS)) -o $(BUILD)/fuzz/$$n $$f \
+		build/fuzzlib/libcryptgate.a $(LIBS) || exit 1; done
+
+# The README's main-job command: build, then run the system on loopback.
+demo: all
+	$(Q)BUILD=$(BUILD) dist/demo.sh
+
+bench: all
+	$(Q)if [ -x bench/run ]; then bench/run; else echo "no benchmarks yet"; fi
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+
+lint:
+	$(Q)cppcheck --quiet --enable=warning,performance,portability \
+		--error-exitcode=1 --inline-suppr --std=c11 -Iinclude \
+		-D_GNU_SOURCE --suppress=missingIncludeSystem \
+		src fuzz tests/unit
+	$(Q)clang-tidy --quiet $(filter src/%.c,$(C_FILES)) -- \
+		$(ALL_CFLAGS) 2>/dev/null | (! grep -E 'warning:|error:')
+
+format:
+	$(Q)clang-format -i $(C_FILES)
+
+format-check:
+	$(Q)clang-format --dry-run -Werror $(C_FILES)
+
+deps:
+	$(Q)mk/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BUILD)/bin/cryptgate $(DESTDIR)$(BINDIR)/cryptgate
+	for p in $(filter-out $(BUILD)/bin/cryptgate,$(PROGS)); do \
+		install -m 0755 $$p $(DESTDIR)$(SBINDIR)/; done
+	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
+	for m in docs/man/*.5; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cryptgate $(DESTDIR)$(SBINDIR)/cryptgate-*
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

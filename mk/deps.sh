@@ -1,0 +1,37 @@
+#!/bin/sh
+# mk/deps.sh: install the Debian packages cryptgate's build and tests need.
+# Idempotent and quick when everything is present (no apt-get at all then).
+# Needs root (or sudo) only when something is missing.
+set -eu
+
+# Build: compiler, pkg-config and the libraries (see docs/STYLE.md, "Dependencies").
+BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev"
+# Tests: unit framework, JSON for the known-answer vectors, real peers.
+TEST_PKGS="libcmocka-dev libcjson-dev openssl"
+# Fuzzing and lint (make fuzz, make lint, make format-check).
+TOOL_PKGS="clang libclang-rt-14-dev cppcheck clang-tidy clang-format git"
+
+PKGS="$BUILD_PKGS $TEST_PKGS $TOOL_PKGS ${CRYPTGATE_EXTRA_PKGS:-}"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	    grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "deps: need root to install:$missing" >&2
+		exit 1
+	}
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,140 @@
+/*
+ * conf_schema.c: the configuration schemas of the cryptgate programs.
+ * Keep docs/cryptgate.conf.5 in step (tests/unit/test_conf.c checks that
+ * every key is documented there).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "cryptgate/conf.h"
+
+#define KDC_PORT 7441
+
+#define SECTION(s, fl, h) \
+	{ \
+		.section = (s), .type = CONF_SECTION, .flags = (fl), \
+		.help = (h) \
+	}
+#define END \
+	{ \
+		.section = NULL \
+	}
+
+const struct conf_schema conf_schema_kdc[] = {
+	SECTION("kdc", 0, "the key distribution centre"),
+	{ "kdc", "name", CONF_STRING, 0, "kdc1", 0, 0, 0, NULL,
+	    "name of this KDC, bound into every key it issues" },
+	{ "kdc", "listen", CONF_ADDRLIST, 0, "127.0.0.1:7441", 0, 0, KDC_PORT,
+	    NULL, "addresses to listen on" },
+	{ "kdc", "database", CONF_PATH, 0, "/var/lib/cryptgate/kdc.db", 0, 0, 0,
+	    NULL, "SQLite database of hosts and keys" },
+	{ "kdc", "signing_key", CONF_PATH, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "the KDC's signing key file" },
+	{ "kdc", "master_key", CONF_PATH, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "key file that wraps the keys stored in the database" },
+	{ "kdc", "audit_log", CONF_PATH, 0, NULL, 0, 0, 0, NULL,
+	    "file to append one line per issued key to" },
+	{ "kdc", "key_lifetime", CONF_DURATION, 0, "1h", 60, 86400, 0, NULL,
+	    "lifetime of the keys issued" },
+	{ "kdc", "max_key_lifetime", CONF_DURATION, 0, "24h", 60, 86400, 0,
+	    NULL, "longest lifetime a client may ask for" },
+	{ "kdc", "clock_skew", CONF_DURATION, 0, "120s", 0, 3600, 0, NULL,
+	    "clock difference tolerated with clients" },
+	{ "kdc", "workers", CONF_INT, 0, "0", 0, 64, 0, NULL,
+	    "worker threads; 0: one per CPU core" },
+	{ "kdc", "legacy_retrieve_by_address", CONF_BOOL, 0, "no", 0, 0, 0,
+	    NULL, "let hosts retrieve keys by IP address (insecure)" },
+	END
+};
+
+const struct conf_schema conf_schema_host[] = { SECTION("host", 0,
+	                                            "this host's identity"),
+	{ "host", "name", CONF_STRING, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "this host's name, as registered with the KDC" },
+	{ "host", "key", CONF_PATH, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "private key file written by cryptgate keygen" },
+	SECTION("kdc", 0, "the KDC this host uses"),
+	{ "kdc", "name", CONF_STRING, 0, "kdc1", 0, 0, 0, NULL,
+	    "the KDC's name" },
+	{ "kdc", "address", CONF_ADDRLIST, CONF_REQUIRED | CONF_HOSTNAME, NULL,
+	    0, 0, KDC_PORT, NULL, "the KDC's addresses, tried in order" },
+	{ "kdc", "public_key", CONF_PATH, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "the KDC's signing public key" },
+	{ "kdc", "public_key_next", CONF_PATH, 0, NULL, 0, 0, 0, NULL,
+	    "the KDC's next signing public key, during a rotation" },
+	{ "kdc", "timeout", CONF_DURATION, 0, "5s", 1, 300, 0, NULL,
+	    "how long to wait for the KDC's answer" },
+	END };
+
+const struct conf_schema conf_schema_gateway[] = { SECTION("gateway", 0,
+	                                               "the gateway daemon"),
+	{ "gateway", "host_config", CONF_PATH, CONF_REQUIRED, NULL, 0, 0, 0,
+	    NULL, "host configuration file (this host's identity)" },
+	{ "gateway", "workers", CONF_INT, 0, "0", 0, 64, 0, NULL,
+	    "worker threads; 0: one per CPU core" },
+	{ "gateway", "key_cache_ttl", CONF_DURATION, 0, "60s", 0, 86400, 0,
+	    NULL, "how long keys from the KDC are cached" },
+	{ "gateway", "max_connections", CONF_INT, 0, "1024", 1, 1000000, 0,
+	    NULL, "connections open at once, all services together" },
+	{ "gateway", "handshake_timeout", CONF_DURATION, 0, "10s", 1, 3600, 0,
+	    NULL, "time allowed for a connection's handshake" },
+	{ "gateway", "idle_timeout", CONF_DURATION, 0, "300s", 1, 604800, 0,
+	    NULL, "a connection idle this long is closed" },
+	SECTION("service", CONF_NAMED, "one service the gateway relays"),
+	{ "service", "role", CONF_ENUM, CONF_REQUIRED, NULL, 0, 0, 0,
+	    "server|client|transparent", "what this end of the service does" },
+	{ "service", "listen", CONF_ADDRLIST, CONF_REQUIRED, NULL, 0, 0, 0,
+	    NULL, "addresses to accept connections on" },
+	{ "service", "backend", CONF_ADDR, CONF_HOSTNAME, NULL, 0, 0, 0, NULL,
+	    "plaintext server the decrypted connections go to" },
+	{ "service", "connect", CONF_ADDR, CONF_HOSTNAME, NULL, 0, 0, 0, NULL,
+	    "remote gateway the encrypted connections go to" },
+	{ "service", "peer", CONF_STRING, 0, NULL, 0, 0, 0, NULL,
+	    "name of the host at the other end" },
+	{ "service", "protocol", CONF_ENUM, 0, "tcp", 0, 0, 0, "tcp|ftp",
+	    "application protocol" },
+	{ "service", "key_file", CONF_PATH, 0, NULL, 0, 0, 0, NULL,
+	    "static key file instead of keys from the KDC" },
+	{ "service", "proxy_protocol", CONF_BOOL, 0, "no", 0, 0, 0, NULL,
+	    "send a PROXY protocol header to the backend" },
+	{ "service", "max_connections_per_client", CONF_INT, 0, "0", 0, 1000000,
+	    0, NULL, "connections per client address; 0: no limit" },
+	END };
+
+const struct conf_schema conf_schema_pkt[] = { SECTION("pkt", 0,
+	                                           "the packet daemon"),
+	{ "pkt", "host_config", CONF_PATH, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "host configuration file (this host's identity)" },
+	{ "pkt", "queues", CONF_INT, 0, "1", 1, 64, 0, NULL,
+	    "number of NFQUEUE queues" },
+	{ "pkt", "queue_num", CONF_INT, 0, "0", 0, 65535, 0, NULL,
+	    "number of the first NFQUEUE queue" },
+	SECTION("policy", CONF_NAMED, "traffic to encrypt"),
+	{ "policy", "peer", CONF_PREFIX, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "peer addresses" },
+	{ "policy", "ports", CONF_PORTLIST, CONF_REQUIRED, NULL, 0, 0, 0, NULL,
+	    "ports and port ranges" },
+	{ "policy", "direction", CONF_ENUM, 0, "both", 0, 0, 0, "both|in|out",
+	    "which connections: both, incoming or outgoing" },
+	END };
+
+const struct conf_schema *
+conf_schema_lookup(const char *kind)
+{
+	static const struct {
+		const char *kind;
+		const struct conf_schema *schema;
+	} kinds[] = {
+		{ "kdc", conf_schema_kdc },
+		{ "host", conf_schema_host },
+		{ "gateway", conf_schema_gateway },
+		{ "pkt", conf_schema_pkt },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return (kinds[i].schema);
+	}
+	return (NULL);
+}

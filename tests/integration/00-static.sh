@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# 00-static: the tree is clang-format clean and cppcheck clean.
+. "$(dirname "$0")/lib.sh"
+
+if command -v clang-format >/dev/null 2>&1; then
+	check "clang-format clean (make format-check)" make -s format-check
+else
+	skip "clang-format clean" "clang-format not installed (mk/deps.sh installs it)"
+fi
+if command -v cppcheck >/dev/null 2>&1; then
+	check "cppcheck clean (warning,performance,portability)" \
+	    cppcheck --quiet --enable=warning,performance,portability \
+	    --error-exitcode=1 --inline-suppr --std=c11 -Iinclude \
+	    -D_GNU_SOURCE --suppress=missingIncludeSystem src fuzz tests/unit
+else
+	skip "cppcheck clean" "cppcheck not installed (mk/deps.sh installs it)"
+fi
+# No OpenSSL outside src/lib/crypto, no inih outside src/lib/conf.
+bad=$(grep -rlE --include='*.[ch]' '#include <openssl/' src tests fuzz include 2>/dev/null | grep -v '^src/lib/crypto/' || true)
+if [ -z "$bad" ]; then ok "only src/lib/crypto includes OpenSSL"; else fail "OpenSSL included outside src/lib/crypto: $bad"; fi
+bad=$(grep -rlE --include='*.[ch]' '#include <ini.h>' src tests fuzz include 2>/dev/null | grep -v '^src/lib/conf/' || true)
+if [ -z "$bad" ]; then ok "only src/lib/conf includes inih"; else fail "inih included outside src/lib/conf: $bad"; fi
+# Deprecated-API guard really is on for every object.
+if grep -q -- '-DOPENSSL_NO_DEPRECATED' Makefile && grep -q -- '-DOPENSSL_API_COMPAT=30000' Makefile; then
+	ok "OPENSSL_API_COMPAT=30000 and OPENSSL_NO_DEPRECATED in the build flags"
+else
+	fail "OpenSSL deprecation guards missing from the Makefile"
+fi
+done_testing
