@@ -157,7 +157,7 @@ demo: all
 bench: all
 	$(Q)if [ -x bench/run ]; then bench/run; else echo "no benchmarks yet"; fi
 
-C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
+C_FILES = $(shell find include src tests fuzz bench -name '*.[ch]' 2>/dev/null | sort)
 
 lint:
 	$(Q)cppcheck --quiet --enable=warning,performance,portability \

@@ -25,8 +25,8 @@
 #include "cdefs.h"
 #include "wire.h"
 
-#define REPLAY_ENTRIES_DEFAULT (1024 * 1024)
-#define REPLAY_ENTRIES_MAX (64 * 1024 * 1024)
+#define REPLAY_ENTRIES_DEFAULT ((size_t)1024 * 1024)
+#define REPLAY_ENTRIES_MAX ((size_t)64 * 1024 * 1024)
 
 enum replay_result {
 	REPLAY_FRESH = 0, /* not seen: now recorded */

@@ -32,9 +32,10 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: cryptgate <command> [options]\n"
-		   "       cryptgate <command> --help\n\n"
-		   "Commands:\n");
+	fprintf(f,
+	    "usage: cryptgate <command> [options]\n"
+	    "       cryptgate <command> --help\n\n"
+	    "Commands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-14s %s\n", subcommands[i].name,
 		    subcommands[i].description);

@@ -15,6 +15,11 @@ if command -v cppcheck >/dev/null 2>&1; then
 else
 	skip "cppcheck clean" "cppcheck not installed (mk/deps.sh installs it)"
 fi
+if command -v clang-tidy >/dev/null 2>&1 && command -v cppcheck >/dev/null 2>&1; then
+	check "make lint clean (cppcheck + clang-tidy, .clang-tidy checks)" make -s lint
+else
+	skip "make lint clean" "clang-tidy not installed (mk/deps.sh installs it)"
+fi
 # No OpenSSL outside src/lib/crypto, no inih outside src/lib/conf.
 bad=$(grep -rlE --include='*.[ch]' '#include <openssl/' src tests fuzz include 2>/dev/null | grep -v '^src/lib/crypto/' || true)
 if [ -z "$bad" ]; then ok "only src/lib/crypto includes OpenSSL"; else fail "OpenSSL included outside src/lib/crypto: $bad"; fi

@@ -1075,7 +1075,7 @@ test_manpage(void **state)
 	size_t i;
 
 	(void)state;
-	f = fopen(CG_SRCDIR "/docs/cryptgate.conf.5", "r");
+	f = fopen(CG_SRCDIR "/docs/man/cryptgate.conf.5", "r");
 	assert_non_null(f);
 	assert_int_equal(fseek(f, 0, SEEK_END), 0);
 	assert_true((len = ftell(f)) > 0);

@@ -1,6 +1,6 @@
 /*
  * conf_schema.c: the configuration schemas of the cryptgate programs.
- * Keep docs/cryptgate.conf.5 in step (tests/unit/test_conf.c checks that
+ * Keep docs/man/cryptgate.conf.5 in step (tests/unit/test_conf.c checks that
  * every key is documented there).
  */
 #include <stddef.h>

@@ -66,8 +66,7 @@ vlog(int pri, const char *fmt, va_list ap)
 	errno = saved_errno;
 }
 
-static void
-logit(int pri, const char *fmt, ...) CG_PRINTF(2, 3);
+static void logit(int pri, const char *fmt, ...) CG_PRINTF(2, 3);
 
 static void
 logit(int pri, const char *fmt, ...)
@@ -80,8 +79,7 @@ logit(int pri, const char *fmt, ...)
 }
 
 /* Log at ${pri} with ": strerror(errno)" appended. */
-static void
-vlog_errno(int pri, const char *fmt, va_list ap) CG_PRINTF(2, 0);
+static void vlog_errno(int pri, const char *fmt, va_list ap) CG_PRINTF(2, 0);
 
 static void
 vlog_errno(int pri, const char *fmt, va_list ap)
