@@ -18,7 +18,7 @@ CC ?= cc
 BUILD ?= build
 SANITIZE ?=
 
-PKGS := libcrypto inih
+PKGS := libcrypto inih sqlite3
 TEST_PKGS := cmocka libcjson
 
 V ?= 0
@@ -119,6 +119,14 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB)
 	@[ "$(V)" != 0 ] || echo "  HELPER  $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP $(LDSAN) -o $@ $< $(LIB) $(LIBS)
 
+# Benchmark programs (load generators): bench/*.c, one program each.
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	@[ "$(V)" != 0 ] || echo "  BENCH   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $(LDSAN) -o $@ $< $(LIB) $(LIBS)
+
 # gcc-built replayers: fuzz target + fuzz/replay_main.c, run over the corpus.
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(@D)
@@ -126,7 +134,7 @@ $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $(LDSAN) -o $@ \
 		fuzz/fuzz_$*.c fuzz/replay_main.c $(LIB) $(LIBS)
 
-test-build: $(PROGS) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS)
+test-build: $(PROGS) $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS) $(BENCH_BINS)
 
 test-run: test-build
 	$(Q)BUILD=$(BUILD) tests/run
@@ -154,8 +162,8 @@ fuzz:
 demo: all
 	$(Q)BUILD=$(BUILD) dist/demo.sh
 
-bench: all
-	$(Q)if [ -x bench/run ]; then bench/run; else echo "no benchmarks yet"; fi
+bench: all $(BENCH_BINS)
+	$(Q)if [ -x bench/run ]; then BUILD=$(BUILD) bench/run; else echo "no benchmarks yet"; fi
 
 C_FILES = $(shell find include src tests fuzz bench -name '*.[ch]' 2>/dev/null | sort)
 
