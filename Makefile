@@ -18,7 +18,7 @@ CC ?= cc
 BUILD ?= build
 SANITIZE ?=
 
-PKGS := libcrypto inih sqlite3
+PKGS := libssl libcrypto inih sqlite3
 TEST_PKGS := cmocka libcjson
 
 V ?= 0
@@ -170,7 +170,7 @@ C_FILES = $(shell find include src tests fuzz bench -name '*.[ch]' 2>/dev/null |
 lint:
 	$(Q)cppcheck --quiet --enable=warning,performance,portability \
 		--error-exitcode=1 --inline-suppr --std=c11 -Iinclude \
-		-D_GNU_SOURCE --suppress=missingIncludeSystem \
+		-D_GNU_SOURCE --suppress=missingIncludeSystem --suppress=ctunullpointer \
 		src fuzz tests/unit
 	$(Q)clang-tidy --quiet $(filter src/%.c,$(C_FILES)) -- \
 		$(ALL_CFLAGS) 2>/dev/null | (! grep -E 'warning:|error:')
@@ -185,12 +185,13 @@ deps:
 	$(Q)mk/deps.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/bin/cryptgate $(DESTDIR)$(BINDIR)/cryptgate
 	for p in $(filter-out $(BUILD)/bin/cryptgate,$(PROGS)); do \
 		install -m 0755 $$p $(DESTDIR)$(SBINDIR)/; done
 	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in docs/man/*.5; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
+	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cryptgate $(DESTDIR)$(SBINDIR)/cryptgate-*

@@ -15,6 +15,11 @@
  *
  * Return convention: 0 success, -1 error (logged once), and for lookups
  * STORE_NOTFOUND (1) when there is no such row.
+ *
+ * The foreach functions call ${cb} with a row valid only during the call;
+ * ${cb} may use other store functions on the same handle, but not the same
+ * foreach.  They return 0, or -1 if a query failed (logged) or ${cb}
+ * returned nonzero (which stops the walk; not logged).
  */
 #ifndef CRYPTGATE_STORE_H
 #define CRYPTGATE_STORE_H
@@ -30,21 +35,25 @@
 #define STORE_DUPLICATE 2
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-#define STORE_IDBYTES 16     /* host ids and key ids */
-#define STORE_NONCEBYTES 16  /* request nonces (replay cache) */
-#define STORE_ADDRBYTES 17   /* wire.h addr: u8 family || 16 bytes */
+#define STORE_IDBYTES 16 /* host ids and key ids */
+#define STORE_NONCEBYTES 16 /* request nonces (replay cache) */
+#define STORE_ADDRBYTES 17 /* wire.h addr: u8 family || 16 bytes */
 #define STORE_NAMEBYTES_MAX 253
 #define STORE_SERVICEBYTES_MAX 64
 #define STORE_WRAPPEDBYTES_MAX 128 /* a wrapped session key */
 #define STORE_HOSTADDRS_MAX 16
 #define STORE_AUDIT_ACTORBYTES_MAX 64
 #define STORE_AUDIT_DETAILBYTES_MAX 512
+#define STORE_AUDIT_OPBYTES_MAX 15
 #define STORE_HASHBYTES 32
 
 /* Flags of store_open. */
-#define STORE_CREATE 0x01   /* create the file and the schema if missing */
+#define STORE_CREATE 0x01 /* create the file and the schema if missing */
 #define STORE_READONLY 0x02 /* open read-only (SQLITE_OPEN_READONLY) */
-#define STORE_DURABLE 0x04  /* synchronous=FULL: a commit survives power loss */
+#define STORE_DURABLE 0x04 /* synchronous=FULL: a commit survives power loss */
+/* No automatic WAL checkpoint after commits (the writer's commits stay
+ * short): another thread calls store_checkpoint instead. */
+#define STORE_NOCHECKPOINT 0x08
 
 enum store_host_state {
 	STORE_HOST_PENDING = 1, /* enrolled, waiting for approval */
@@ -56,7 +65,7 @@ struct store_host {
 	uint8_t host_id[STORE_IDBYTES];
 	char name[STORE_NAMEBYTES_MAX + 1];
 	enum store_host_state state;
-	uint16_t kvno;	     /* current key version, 1 at enrollment */
+	uint16_t kvno; /* current key version, 1 at enrollment */
 	struct hostpub pub; /* the keys of version ${kvno} */
 	size_t naddrs;
 	uint8_t addrs[STORE_HOSTADDRS_MAX][STORE_ADDRBYTES];
@@ -66,7 +75,7 @@ struct store_host {
 struct store_key {
 	uint8_t key_id[STORE_IDBYTES];
 	uint8_t client_id[STORE_IDBYTES]; /* the host that requested it */
-	uint8_t peer_id[STORE_IDBYTES];	  /* the host that may retrieve it */
+	uint8_t peer_id[STORE_IDBYTES]; /* the host that may retrieve it */
 	char service[STORE_SERVICEBYTES_MAX + 1];
 	uint8_t client_addr[STORE_ADDRBYTES];
 	int64_t not_before_ms;
@@ -79,10 +88,13 @@ struct store_key {
 struct store_audit {
 	int64_t seq; /* 1, 2, 3, ... */
 	int64_t ts_ms;
-	char actor[STORE_AUDIT_ACTORBYTES_MAX + 1]; /* host id hex, "admin", ... */
-	char op[16];				    /* "REQUEST", "host approve", ... */
-	char detail[STORE_AUDIT_DETAILBYTES_MAX + 1]; /* never key material */
-	int result;				      /* 0 ok, else an error code */
+	/* Host id hex, "admin", ... */
+	char actor[STORE_AUDIT_ACTORBYTES_MAX + 1];
+	/* "REQUEST", "host approve", ... */
+	char op[STORE_AUDIT_OPBYTES_MAX + 1];
+	/* Never key material. */
+	char detail[STORE_AUDIT_DETAILBYTES_MAX + 1];
+	int result; /* 0 ok, else an error code */
 	uint8_t prev[STORE_HASHBYTES];
 	uint8_t hash[STORE_HASHBYTES];
 };
@@ -92,13 +104,35 @@ struct store;
 /**
  * store_open(path, flags): open (with STORE_CREATE: create) the database at
  * ${path}, in WAL mode with foreign_keys and secure_delete on, and prepare
- * every statement.  With STORE_CREATE a new file is created with mode 0600.
+ * every statement.  With STORE_CREATE a new file is created with mode 0600
+ * and the schema is created if missing.  A database with another schema
+ * version, or a file that is not a cryptgate database, is refused.
  * Return the handle (close with store_close) or NULL.
  */
 struct store *store_open(const char *path, int flags);
 
-/** store_close(st): finalize statements and close; NULL is a no-op. */
+/**
+ * store_close(st): roll back an open transaction, finalize statements and
+ * close; NULL is a no-op.
+ */
 void store_close(struct store *st);
+
+/**
+ * store_busy_timeout(st, ms): wait at most ${ms} milliseconds (instead of
+ * STORE_BUSY_TIMEOUT_MS) for other writers; 0 fails at once when the
+ * database is locked.  Return 0 or -1.
+ */
+int store_busy_timeout(struct store *st, int ms) CG_WUR;
+
+/**
+ * store_checkpoint(st): copy committed pages from the write-ahead log into
+ * the database (a passive checkpoint: it never waits for, nor blocks,
+ * readers and the writer; what it cannot copy now is left for the next
+ * call).  Call it every second or so from a thread of its own, on a
+ * read-write handle of its own, when the writer opened the store with
+ * STORE_NOCHECKPOINT.  Return 0 or -1.
+ */
+int store_checkpoint(struct store *st) CG_WUR;
 
 /**
  * store_begin(st), store_commit(st), store_rollback(st): an explicit write
@@ -106,6 +140,12 @@ void store_close(struct store *st);
  * replay nonce and its audit record) commit together: group commit puts
  * many requests in one.  Writes outside an explicit transaction commit one
  * by one.  store_rollback on a store with no open transaction is a no-op.
+ * store_begin fails if a transaction is open or the lock cannot be had
+ * within the busy timeout.  If store_commit fails the transaction is rolled
+ * back (store_rollback is then a no-op).  A write inside the transaction
+ * that fails with STORE_DUPLICATE or STORE_NOTFOUND leaves it usable; if
+ * SQLite had to roll it back (I/O error, disk full), every later write
+ * and store_commit fail.
  */
 int store_begin(struct store *st) CG_WUR;
 int store_commit(struct store *st) CG_WUR;
@@ -116,16 +156,26 @@ int store_integrity_check(struct store *st) CG_WUR;
 
 /* --- hosts --- */
 
-/** store_host_add(st, h): insert ${h}; STORE_DUPLICATE if its id or name exists. */
+/**
+ * store_host_add(st, h): insert ${h}; STORE_DUPLICATE if its id or name
+ * exists.  ${h}->name must be 1..STORE_NAMEBYTES_MAX bytes without control
+ * characters; with ${h}->kvno == 1, ${h}->host_id must be the id of
+ * ${h}->pub's keys (hostpub_id_compute; ${h}->pub.host_id is ignored).
+ */
 int store_host_add(struct store *st, const struct store_host *h) CG_WUR;
 
-/** store_host_get(st, id, h): fill ${h}; 0, STORE_NOTFOUND or -1. */
+/**
+ * store_host_get(st, id, h): fill ${h}; 0, STORE_NOTFOUND or -1.
+ * ${h}->pub.host_id is computed from the stored keys (it equals ${id} for
+ * kvno 1, and a mismatch is refused as tampering; after a rotation the
+ * host keeps its id while its new keys hash to another one).
+ */
 int store_host_get(struct store *st, const uint8_t id[static STORE_IDBYTES],
     struct store_host *h) CG_WUR;
 
 /** store_host_get_by_name(st, name, h): as store_host_get, by name. */
-int store_host_get_by_name(struct store *st, const char *name,
-    struct store_host *h) CG_WUR;
+int store_host_get_by_name(
+    struct store *st, const char *name, struct store_host *h) CG_WUR;
 
 /**
  * store_host_key(st, id, kvno, now_ms, pub): the keys of host ${id} at
@@ -150,10 +200,11 @@ int store_host_rotate(struct store *st, const uint8_t id[static STORE_IDBYTES],
 
 /**
  * store_host_remove(st, id): delete the host, its keys, its policies and its
- * session keys.  0, STORE_NOTFOUND or -1.
+ * session keys.  0, STORE_NOTFOUND or -1.  It scans the session keys
+ * (about 10 ms per 100,000): an admin operation.
  */
-int store_host_remove(struct store *st,
-    const uint8_t id[static STORE_IDBYTES]) CG_WUR;
+int store_host_remove(
+    struct store *st, const uint8_t id[static STORE_IDBYTES]) CG_WUR;
 
 /** store_host_foreach(st, cb, arg): call ${cb} for every host, by name; stop if it returns -1. */
 int store_host_foreach(struct store *st,
@@ -161,7 +212,12 @@ int store_host_foreach(struct store *st,
 
 /* --- policy: which client host may get a key for which peer and service --- */
 
-/** store_policy_allow(st, client, peer, service): add a rule ("*" = any service). */
+/**
+ * store_policy_allow(st, client, peer, service): add a rule ("*" = any
+ * service); 0 also if it exists already, -1 if either host does not exist
+ * or ${service} is not 1..STORE_SERVICEBYTES_MAX bytes without control
+ * characters.
+ */
 int store_policy_allow(struct store *st,
     const uint8_t client[static STORE_IDBYTES],
     const uint8_t peer[static STORE_IDBYTES], const char *service) CG_WUR;
@@ -188,7 +244,10 @@ int store_policy_foreach(struct store *st,
 
 /* --- session keys --- */
 
-/** store_key_put(st, k): insert; STORE_DUPLICATE if the key id exists. */
+/**
+ * store_key_put(st, k): insert; STORE_DUPLICATE if the key id exists, -1 if
+ * the client or peer host does not exist.
+ */
 int store_key_put(struct store *st, const struct store_key *k) CG_WUR;
 
 /** store_key_get(st, key_id, k): 0, STORE_NOTFOUND or -1. */
@@ -196,17 +255,23 @@ int store_key_get(struct store *st, const uint8_t key_id[static STORE_IDBYTES],
     struct store_key *k) CG_WUR;
 
 /** store_key_revoke(st, key_id): mark revoked; 0, STORE_NOTFOUND or -1. */
-int store_key_revoke(struct store *st,
-    const uint8_t key_id[static STORE_IDBYTES]) CG_WUR;
+int store_key_revoke(
+    struct store *st, const uint8_t key_id[static STORE_IDBYTES]) CG_WUR;
 
 /**
  * store_key_revoke_host(st, host_id, count): revoke every key whose client
- * or peer is ${host_id}; ${*count} gets how many.  0 or -1.
+ * or peer is ${host_id}; ${*count} gets how many (not counting keys that
+ * were revoked already).  0 or -1.  A scan of all keys (about 10 ms per
+ * 100,000): keys are indexed for insertion speed, not by host.
  */
 int store_key_revoke_host(struct store *st,
     const uint8_t host_id[static STORE_IDBYTES], uint64_t *count) CG_WUR;
 
-/** store_key_purge(st, now_ms, count): delete keys with not_after < now. */
+/**
+ * store_key_purge(st, now_ms, count): delete keys with not_after < now
+ * (about 2.5 us each, zeroed on disk by secure_delete: purge often, so
+ * that each purge is short).
+ */
 int store_key_purge(struct store *st, int64_t now_ms, uint64_t *count) CG_WUR;
 
 /** store_key_foreach(st, cb, arg): every key (wrapped bytes included, opaque). */
@@ -249,6 +314,7 @@ int store_token_add(struct store *st,
 /**
  * store_token_take(st, token_id, now_ms, wrapped, wrappedsize, wrappedlen):
  * fetch and delete an unexpired token (one use).  0, STORE_NOTFOUND or -1.
+ * An expired token is deleted too, and reported as STORE_NOTFOUND.
  */
 int store_token_take(struct store *st,
     const uint8_t token_id[static STORE_IDBYTES], int64_t now_ms,
@@ -260,7 +326,11 @@ int store_token_take(struct store *st,
  * store_audit_append(st, ts_ms, actor, op, detail, result): append a record
  * whose hash = SHA-256(prev hash || canonical encoding of the record).  Call
  * it inside the transaction of the operation it records, so both commit or
- * neither does.  Strings are truncated to their caps.
+ * neither does (outside one, it commits alone).  Strings are truncated to
+ * their caps; NULL is "".  The hash (big-endian integers, u8/u16 lengths):
+ *   SHA-256(prev || u64 seq || u64 ts_ms || u8 len || actor || u8 len ||
+ *           op || u16 len || detail || i32 result),
+ * prev = 32 zero bytes for seq 1.
  */
 int store_audit_append(struct store *st, int64_t ts_ms, const char *actor,
     const char *op, const char *detail, int result) CG_WUR;
@@ -270,8 +340,8 @@ int store_audit_append(struct store *st, int64_t ts_ms, const char *actor,
  * return 0 with ${*count} records if every hash links and matches, -1 with
  * ${*bad_seq} = the first bad record (0 if the failure was an error).
  */
-int store_audit_verify(struct store *st, uint64_t *count,
-    int64_t *bad_seq) CG_WUR;
+int store_audit_verify(
+    struct store *st, uint64_t *count, int64_t *bad_seq) CG_WUR;
 
 /** store_audit_foreach(st, since_seq, cb, arg): records with seq >= since_seq. */
 int store_audit_foreach(struct store *st, int64_t since_seq,

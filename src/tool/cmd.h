@@ -10,5 +10,11 @@
 int keygen_main(int argc, char **argv);
 int pubkey_main(int argc, char **argv);
 int check_config_main(int argc, char **argv);
+int kdc_main(int argc, char **argv);
+int enroll_main(int argc, char **argv);
+int request_main(int argc, char **argv);
+int retrieve_main(int argc, char **argv);
+int revoke_main(int argc, char **argv);
+int status_main(int argc, char **argv);
 
 #endif /* !CRYPTGATE_TOOL_CMD_H */

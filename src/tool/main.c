@@ -25,6 +25,17 @@ static const struct subcommand {
 	    "Print the public identity of a host key file" },
 	{ "check-config", check_config_main,
 	    "Check a configuration file and report every error" },
+	{ "request", request_main,
+	    "Ask the KDC for a session key and write it to key.cfg" },
+	{ "retrieve", retrieve_main,
+	    "Fetch a session key as a server-side gateway does" },
+	{ "enroll", enroll_main,
+	    "Register this host's public keys with the KDC" },
+	{ "revoke", revoke_main, "Revoke this host's session keys at the KDC" },
+	{ "kdc", kdc_main,
+	    "Administer the KDC database (init, host, policy, key, audit)" },
+	{ "status", status_main,
+	    "Print the counters of a running cryptgate-gatewayd" },
 };
 
 static void

@@ -1,0 +1,862 @@
+/*
+ * keys.c: where the gateway's PSKs come from.
+ *
+ * Server role: the key cache, shared by the workers behind a mutex, maps
+ * (service, key id) to the PSK, the client address the KDC bound the key
+ * to, and an expiry (key_cache_ttl, capped by the key's not_after).  A
+ * hit is used only from that address.  A miss starts a RETRIEVE on the
+ * worker's event loop (kdcclient ops driven by kdcclient_step); the
+ * handshakes that wait for the same (service, key id, address) share it.
+ * A denial is cached as a negative entry for NEG_TTL_MS.  When the KDC
+ * cannot be reached, the waiting handshakes are refused with a
+ * rate-limited "KDC unreachable" line and, for KDC_DOWN_MS, so are new
+ * unknown identities on that worker without trying (cached keys go on
+ * working).  At most LOOKUPS_MAX ops run at once per worker; more wait in
+ * a queue (bounded by the connection limits and the handshake timeout).
+ *
+ * Client roles: one key slot per (service, peer, our address), shared by
+ * the workers: the first connection that finds it empty starts a REQUEST,
+ * the others wait; the key is then used by every connection until
+ * shortly before its not_after (one REQUEST per key lifetime), and
+ * renewed in the background once three quarters of its remaining life
+ * have passed.  A key the peer's gateway refuses is dropped (at most once
+ * per CLIENT_DROP_MS), so that a revoked key is replaced.  Workers waiting for a slot are woken with
+ * evloop_wakeup().
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "cryptgate/secret.h"
+
+#include "gatewayd.h"
+
+#define CACHE_BUCKETS 4096
+#define CACHE_MAX 65536
+#define NEG_TTL_MS 10000
+#define KDC_DOWN_MS 2000
+#define LOOKUPS_MAX 32
+#define CLIENT_FAIL_MS 1000
+#define CLIENT_DROP_MS 10000
+
+struct centry {
+	struct centry *next;
+	char svc[WIRE_SERVICE_MAX + 1];
+	uint8_t key_id[WIRE_KEYIDBYTES];
+	struct wire_addr addr;
+	int64_t expires;
+	enum stat_id why; /* negative entries: the reason */
+	uint8_t *psk; /* TLS_PSKBYTES of secret memory; NULL: negative */
+};
+
+struct keyslot {
+	struct keyslot *next;
+	char svc[WIRE_SERVICE_MAX + 1];
+	uint8_t peer[WIRE_IDBYTES];
+	struct wire_addr src;
+	bool valid;
+	bool fetching;
+	char identity[KDCCLIENT_IDENTITYBYTES];
+	uint8_t *psk; /* secret memory */
+	int64_t use_until;
+	int64_t refresh_at;
+	int64_t fail_until;
+	enum stat_id fail_why;
+	uint64_t waitmask; /* workers with connections waiting */
+	int64_t dropped_at; /* keys_client_failed dropped the key then */
+};
+
+enum lookup_kind {
+	LK_RETRIEVE = 1,
+	LK_REQUEST = 2,
+};
+
+struct lookup {
+	struct lookup *next;
+	struct worker *w;
+	struct gwconf *cf; /* referenced: keeps the KDC client alive */
+	enum lookup_kind kind;
+	char svc[WIRE_SERVICE_MAX + 1];
+	uint8_t key_id[WIRE_KEYIDBYTES];
+	struct wire_addr addr;
+	bool has_peer;
+	uint8_t peer[WIRE_IDBYTES];
+	char identity[KDCCLIENT_IDENTITYBYTES];
+	char who[SOCK_ADDRSTRLEN];
+	struct keyslot *slot;
+	struct kdcclient_op *op;
+	struct evloop_io io;
+	struct evloop_timer timer;
+	struct conn *waiters;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct centry *b[CACHE_BUCKETS];
+	size_t n;
+	struct keyslot *slots;
+} K = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static void lookup_step(struct lookup *l);
+
+static int64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* The address of ${ss} as the KDC protocol writes it. */
+static void
+to_wire(struct wire_addr *a, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *sin = (const void *)ss;
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		a->family = WIRE_AF_INET6;
+		memcpy(a->addr, &sin6->sin6_addr, 16);
+		return;
+	}
+	a->family = WIRE_AF_INET;
+	a->addr[10] = 0xff;
+	a->addr[11] = 0xff;
+	if (ss->ss_family == AF_INET)
+		memcpy(&a->addr[12], &sin->sin_addr, 4);
+	else
+		memcpy(&a->addr[12], &sin6->sin6_addr.s6_addr[12], 4);
+}
+
+static bool
+addr_eq(const struct wire_addr *a, const struct wire_addr *b)
+{
+	return (a->family == b->family &&
+	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0);
+}
+
+/* --- the cache ---------------------------------------------------------- */
+
+int
+keys_init(void)
+{
+	return (0);
+}
+
+static void
+centry_free(struct centry *e)
+{
+	secret_free(e->psk, TLS_PSKBYTES);
+	free(e);
+}
+
+static size_t
+bucket(const uint8_t key_id[static WIRE_KEYIDBYTES])
+{
+	return (((size_t)key_id[0] << 8 | key_id[1]) % CACHE_BUCKETS);
+}
+
+/* Drop expired entries (all of them if ${all}); with K.mu held. */
+static void
+sweep_locked(int64_t now, bool all)
+{
+	struct centry *e, **pp;
+	size_t i;
+
+	for (i = 0; i < CACHE_BUCKETS; i++) {
+		for (pp = &K.b[i]; (e = *pp) != NULL;) {
+			if (all || e->expires <= now) {
+				*pp = e->next;
+				centry_free(e);
+				K.n--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+void
+keys_sweep(int64_t now)
+{
+	pthread_mutex_lock(&K.mu);
+	sweep_locked(now, false);
+	pthread_mutex_unlock(&K.mu);
+}
+
+size_t
+keys_cache_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&K.mu);
+	n = K.n;
+	pthread_mutex_unlock(&K.mu);
+	return (n);
+}
+
+void
+keys_fini(void)
+{
+	struct keyslot *s;
+
+	pthread_mutex_lock(&K.mu);
+	sweep_locked(0, true);
+	while ((s = K.slots) != NULL) {
+		K.slots = s->next;
+		secret_free(s->psk, TLS_PSKBYTES);
+		free(s);
+	}
+	pthread_mutex_unlock(&K.mu);
+}
+
+/* The entry of (${svc}, ${key_id}), expired ones removed; K.mu held. */
+static struct centry *
+cache_find(const char *svc, const uint8_t *key_id, int64_t now)
+{
+	struct centry *e, **pp;
+
+	for (pp = &K.b[bucket(key_id)]; (e = *pp) != NULL;) {
+		if (e->expires <= now) {
+			*pp = e->next;
+			centry_free(e);
+			K.n--;
+			continue;
+		}
+		if (memcmp(e->key_id, key_id, WIRE_KEYIDBYTES) == 0 &&
+		    strcmp(e->svc, svc) == 0)
+			return (e);
+		pp = &e->next;
+	}
+	return (NULL);
+}
+
+/* Cache a key (${psk}) or a refusal (NULL, ${why}) for ${ttl} ms. */
+static void
+cache_put(
+    const struct lookup *l, const uint8_t *psk, enum stat_id why, int64_t ttl)
+{
+	int64_t now = kdcclient_now_ms();
+	struct centry *e;
+	size_t h = bucket(l->key_id);
+
+	if (ttl <= 0)
+		return;
+	pthread_mutex_lock(&K.mu);
+	if ((e = cache_find(l->svc, l->key_id, now)) != NULL &&
+	    e->psk != NULL && psk == NULL && !addr_eq(&e->addr, &l->addr))
+		goto out; /* keep the key; this was another address */
+	if (e == NULL) {
+		if (K.n >= CACHE_MAX)
+			sweep_locked(now, false);
+		if (K.n >= CACHE_MAX || (e = calloc(1, sizeof(*e))) == NULL)
+			goto out;
+		memcpy(e->svc, l->svc, sizeof(e->svc));
+		memcpy(e->key_id, l->key_id, WIRE_KEYIDBYTES);
+		e->next = K.b[h];
+		K.b[h] = e;
+		K.n++;
+	}
+	e->addr = l->addr;
+	e->expires = now + ttl;
+	e->why = why;
+	if (psk == NULL) {
+		secret_free(e->psk, TLS_PSKBYTES);
+		e->psk = NULL;
+	} else if (e->psk != NULL ||
+	    (e->psk = secret_alloc(TLS_PSKBYTES)) != NULL) {
+		memcpy(e->psk, psk, TLS_PSKBYTES);
+	} else {
+		e->expires = now; /* no memory: swept next time */
+	}
+out:
+	pthread_mutex_unlock(&K.mu);
+}
+
+/* --- lookups ------------------------------------------------------------ */
+
+static void
+wait_on(struct conn **head, struct conn *c)
+{
+	c->wnext = *head;
+	if (*head != NULL)
+		(*head)->wpprev = &c->wnext;
+	*head = c;
+	c->wpprev = head;
+}
+
+void
+keys_unwait(struct conn *c)
+{
+	if (c->wpprev == NULL)
+		return;
+	*c->wpprev = c->wnext;
+	if (c->wnext != NULL)
+		c->wnext->wpprev = c->wpprev;
+	c->wnext = NULL;
+	c->wpprev = NULL;
+}
+
+static void
+lookup_io(struct evloop_io *io, unsigned int revents, void *arg)
+{
+	(void)io;
+	(void)revents;
+	lookup_step(arg);
+}
+
+static void
+lookup_timer(struct evloop_timer *t, void *arg)
+{
+	(void)t;
+	lookup_step(arg);
+}
+
+static struct lookup *
+lookup_new(
+    struct worker *w, struct gwconf *cf, enum lookup_kind kind, const char *svc)
+{
+	struct lookup *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return (NULL);
+	l->w = w;
+	l->cf = gwconf_ref(cf);
+	l->kind = kind;
+	snprintf(l->svc, sizeof(l->svc), "%s", svc);
+	evloop_io_init(&l->io, -1, lookup_io, l);
+	evloop_timer_init(&l->timer, lookup_timer, l);
+	return (l);
+}
+
+static void
+lookup_free(struct lookup *l)
+{
+	evloop_io_stop(l->w->el, &l->io);
+	evloop_timer_stop(l->w->el, &l->timer);
+	kdcclient_op_free(l->op);
+	gwconf_unref(l->cf);
+	free(l);
+}
+
+static void
+list_remove(struct lookup **head, struct lookup *l)
+{
+	struct lookup **pp;
+
+	for (pp = head; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == l) {
+			*pp = l->next;
+			return;
+		}
+	}
+}
+
+/* The lookup for (${svc}, ${key_id}, ${addr}) on ${kw}, or NULL. */
+static struct lookup *
+lookup_find(struct keys_worker *kw, const char *svc, const uint8_t *key_id,
+    const struct wire_addr *addr)
+{
+	struct lookup *l, *lists[2] = { kw->active, kw->queued };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		for (l = lists[i]; l != NULL; l = l->next) {
+			if (l->kind == LK_RETRIEVE &&
+			    memcmp(l->key_id, key_id, WIRE_KEYIDBYTES) == 0 &&
+			    addr_eq(&l->addr, addr) && strcmp(l->svc, svc) == 0)
+				return (l);
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * Make ${l} active: its first step runs from the event loop (a zero-delay
+ * timer), never from the caller, so that an answer (even an immediate
+ * failure) never comes before the caller has set up its waiting state.
+ * Return 0, or -1 (out of memory: ${l} is not active).
+ */
+static int
+lookup_launch(struct lookup *l)
+{
+	struct keys_worker *kw = &l->w->kw;
+
+	if (l->kind == LK_RETRIEVE)
+		l->op = kdcclient_retrieve_start(
+		    l->cf->kc, l->key_id, &l->addr, l->svc);
+	else
+		l->op = kdcclient_request_start(
+		    l->cf->kc, l->peer, l->svc, &l->addr, 0);
+	if (evloop_timer_start(l->w->el, &l->timer, 0))
+		return (-1);
+	l->next = kw->active;
+	kw->active = l;
+	kw->nactive++;
+	return (0);
+}
+
+/* Start ${l}, or queue it if LOOKUPS_MAX ops run already; 0 or -1. */
+static int
+lookup_submit(struct lookup *l)
+{
+	struct keys_worker *kw = &l->w->kw;
+
+	if (kw->nactive < LOOKUPS_MAX)
+		return (lookup_launch(l));
+	l->next = NULL;
+	if (kw->qtail == NULL)
+		kw->qtail = &kw->queued;
+	*kw->qtail = l;
+	kw->qtail = &l->next;
+	return (0);
+}
+
+static void retrieve_done(struct lookup *l, int r);
+static void request_done(struct lookup *l, int r);
+
+static void
+lookup_finish(struct lookup *l, int r)
+{
+	struct keys_worker *kw = &l->w->kw;
+	struct lookup *q;
+
+	list_remove(&kw->active, l);
+	kw->nactive--;
+	evloop_io_stop(l->w->el, &l->io);
+	evloop_timer_stop(l->w->el, &l->timer);
+	if (l->kind == LK_RETRIEVE)
+		retrieve_done(l, r);
+	else
+		request_done(l, r);
+	lookup_free(l);
+	while (kw->nactive < LOOKUPS_MAX && (q = kw->queued) != NULL) {
+		if ((kw->queued = q->next) == NULL)
+			kw->qtail = NULL;
+		if (lookup_launch(q)) {
+			/* Out of memory: fail it like a KDC failure. */
+			kdcclient_op_free(q->op);
+			q->op = NULL;
+			q->next = kw->active;
+			kw->active = q;
+			kw->nactive++;
+			lookup_finish(q, KDCCLIENT_FAILED);
+			break;
+		}
+	}
+}
+
+static void
+lookup_step(struct lookup *l)
+{
+	struct evloop *el = l->w->el;
+	int64_t now = kdcclient_now_ms(), dl;
+	int r;
+
+	if (l->op == NULL) {
+		lookup_finish(l, KDCCLIENT_FAILED);
+		return;
+	}
+	r = kdcclient_step(l->op, now);
+	evloop_io_stop(el, &l->io);
+	if (r != KDCCLIENT_WANT_READ && r != KDCCLIENT_WANT_WRITE) {
+		lookup_finish(l, r);
+		return;
+	}
+	evloop_io_init(&l->io, kdcclient_fd(l->op), lookup_io, l);
+	dl = kdcclient_deadline(l->op) - now;
+	if (evloop_io_start(el, &l->io,
+	        r == KDCCLIENT_WANT_READ ? EVLOOP_IN : EVLOOP_OUT) ||
+	    evloop_timer_start(el, &l->timer, dl > 0 ? (uint64_t)dl : 0))
+		lookup_finish(l, KDCCLIENT_FAILED);
+}
+
+/* --- server role -------------------------------------------------------- */
+
+/* Answer every connection waiting on ${l}. */
+static void
+answer(struct lookup *l, const uint8_t *psk, enum stat_id why)
+{
+	struct conn *c;
+
+	while ((c = l->waiters) != NULL) {
+		keys_unwait(c);
+		service_psk_answered(c, l->identity, psk, why);
+	}
+}
+
+static void
+retrieve_done(struct lookup *l, int r)
+{
+	const struct kdcclient_result *res = kdcclient_result(l->op);
+	struct keys_worker *kw = &l->w->kw;
+	uint8_t psk[TLS_PSKBYTES];
+	char err[256];
+	int64_t left, ttl;
+
+	if (r != KDCCLIENT_DONE || res == NULL) {
+		kw->kdc_down_until = kdcclient_now_ms() + KDC_DOWN_MS;
+		log_ratelimited(&kw->rl, LOG_WARNING,
+		    "KDC unreachable: refusing identity %s from %s (%s)",
+		    l->identity, l->who,
+		    l->op != NULL ? kdcclient_error(l->op) : "out of memory");
+		answer(l, NULL, ST_HS_KDC_DOWN);
+		return;
+	}
+	left = (int64_t)res->not_after - real_ms();
+	if (res->error != 0 || res->session_key == NULL ||
+	    memcmp(res->key_id, l->key_id, WIRE_KEYIDBYTES) != 0 ||
+	    (l->has_peer &&
+	        memcmp(res->requester_id, l->peer, WIRE_IDBYTES) != 0) ||
+	    left <= 0) {
+		if (res->error != 0)
+			kdcclient_err_format(err, sizeof(err), res);
+		else
+			snprintf(err, sizeof(err), "%s",
+			    left <= 0 ? "key expired"
+			              : "key issued to another host than peer");
+		log_ratelimited(&kw->rl, LOG_NOTICE,
+		    "[%s] refusing identity %s from %s: %s", l->svc,
+		    l->identity, l->who, err);
+		cache_put(l, NULL, ST_HS_UNKNOWN, NEG_TTL_MS);
+		answer(l, NULL, ST_HS_UNKNOWN);
+		return;
+	}
+	if (kdcclient_psk(psk, res->session_key, l->key_id)) {
+		answer(l, NULL, ST_HS_OTHER);
+		return;
+	}
+	ttl = (int64_t)l->cf->cache_ttl_ms;
+	cache_put(l, psk, 0, ttl < left ? ttl : left);
+	answer(l, psk, 0);
+	secret_wipe(psk, sizeof(psk));
+}
+
+enum keys_result
+keys_server(struct conn *c, const uint8_t key_id[static WIRE_KEYIDBYTES],
+    const char *identity, uint8_t psk[static TLS_PSKBYTES], enum stat_id *why)
+{
+	struct worker *w = c->w;
+	struct keys_worker *kw = &w->kw;
+	const char *svc = c->svc->kdc_service;
+	struct wire_addr addr;
+	struct centry *e;
+	struct lookup *l;
+	int64_t now = kdcclient_now_ms();
+	enum keys_result r = KEYS_REFUSED;
+	bool bound_elsewhere = false;
+
+	to_wire(&addr, &c->peer);
+	pthread_mutex_lock(&K.mu);
+	if ((e = cache_find(svc, key_id, now)) != NULL) {
+		if (e->psk != NULL && addr_eq(&e->addr, &addr)) {
+			memcpy(psk, e->psk, TLS_PSKBYTES);
+			r = KEYS_FOUND;
+		} else if (e->psk != NULL) {
+			/* The KDC bound this key to another address. */
+			*why = ST_HS_UNKNOWN;
+			bound_elsewhere = true;
+		} else if (addr_eq(&e->addr, &addr)) {
+			*why = e->why; /* refused a moment ago */
+		} else {
+			r = KEYS_PENDING; /* a refusal for another address */
+		}
+	} else {
+		r = KEYS_PENDING;
+	}
+	pthread_mutex_unlock(&K.mu);
+	if (bound_elsewhere)
+		log_ratelimited(&kw->rl, LOG_NOTICE,
+		    "[%s] refusing identity %s from %s: the key is bound to "
+		    "another client address",
+		    svc, identity, c->name);
+	if (r != KEYS_PENDING)
+		return (r);
+	if (now < kw->kdc_down_until) {
+		log_ratelimited(&kw->rl, LOG_WARNING,
+		    "KDC unreachable: refusing identity %s from %s", identity,
+		    c->name);
+		*why = ST_HS_KDC_DOWN;
+		return (KEYS_REFUSED);
+	}
+	if ((l = lookup_find(kw, svc, key_id, &addr)) == NULL) {
+		if ((l = lookup_new(w, c->svc->cf, LK_RETRIEVE, svc)) == NULL) {
+			*why = ST_HS_OTHER;
+			return (KEYS_REFUSED);
+		}
+		memcpy(l->key_id, key_id, WIRE_KEYIDBYTES);
+		l->addr = addr;
+		l->has_peer = c->svc->has_peer;
+		memcpy(l->peer, c->svc->peer_id, WIRE_IDBYTES);
+		snprintf(l->identity, sizeof(l->identity), "%s", identity);
+		sock_format(l->who, sizeof(l->who),
+		    (const struct sockaddr *)&c->peer, c->peerlen);
+		/* Strip the port: the key is bound to the address. */
+		if (strrchr(l->who, ':') != NULL)
+			*strrchr(l->who, ':') = '\0';
+		if (lookup_submit(l)) {
+			lookup_free(l);
+			*why = ST_HS_OTHER;
+			return (KEYS_REFUSED);
+		}
+		wait_on(&l->waiters, c);
+		return (KEYS_PENDING);
+	}
+	wait_on(&l->waiters, c);
+	return (KEYS_PENDING);
+}
+
+/* --- client roles ------------------------------------------------------- */
+
+static void
+wake_workers(struct worker *self, uint64_t mask)
+{
+	struct worker *w;
+	unsigned int i;
+
+	for (i = 0; i < gw_nworkers() && mask != 0; i++) {
+		if (!(mask & ((uint64_t)1 << i)))
+			continue;
+		mask &= ~((uint64_t)1 << i);
+		w = gw_worker(i);
+		atomic_store(&w->kw.woken, true);
+		if (w != self)
+			evloop_wakeup(w->el);
+	}
+	if (atomic_load(&self->kw.woken))
+		keys_worker_wake(self);
+}
+
+static void
+request_done(struct lookup *l, int r)
+{
+	const struct kdcclient_result *res = kdcclient_result(l->op);
+	struct keyslot *s = l->slot;
+	struct keys_worker *kw = &l->w->kw;
+	char id[KDCCLIENT_IDENTITYBYTES], err[256];
+	uint8_t psk[TLS_PSKBYTES];
+	int64_t now = kdcclient_now_ms(), left = 0;
+	uint64_t mask;
+	bool ok = false;
+
+	err[0] = '\0';
+	if (r != KDCCLIENT_DONE || res == NULL)
+		snprintf(err, sizeof(err), "KDC unreachable: %s",
+		    l->op != NULL ? kdcclient_error(l->op) : "out of memory");
+	else if (res->error != 0 || res->session_key == NULL)
+		kdcclient_err_format(err, sizeof(err), res);
+	else if ((left = (int64_t)res->not_after - real_ms()) <= 0)
+		snprintf(err, sizeof(err), "the KDC issued an expired key");
+	else if (kdcclient_identity(id, sizeof(id),
+	             kdcclient_kdc_name(l->cf->kc), res->key_id) ||
+	    kdcclient_psk(psk, res->session_key, res->key_id))
+		snprintf(err, sizeof(err), "cannot derive the key");
+	else
+		ok = true;
+	if (!ok)
+		log_ratelimited(&kw->rl, LOG_WARNING,
+		    "[%s] no key for new connections: %s", l->svc, err);
+
+	pthread_mutex_lock(&K.mu);
+	s->fetching = false;
+	if (ok &&
+	    (s->psk != NULL || (s->psk = secret_alloc(TLS_PSKBYTES)) != NULL)) {
+		memcpy(s->psk, psk, TLS_PSKBYTES);
+		memcpy(s->identity, id, sizeof(id));
+		s->valid = true;
+		s->use_until =
+		    now + left - (left / 10 < 10000 ? left / 10 : 10000);
+		s->refresh_at = now + left * 3 / 4;
+		s->fail_until = 0;
+	} else {
+		s->fail_until = now + CLIENT_FAIL_MS;
+		s->fail_why =
+		    r != KDCCLIENT_DONE ? ST_HS_KDC_DOWN : ST_HS_UNKNOWN;
+	}
+	mask = s->waitmask;
+	s->waitmask = 0;
+	pthread_mutex_unlock(&K.mu);
+	secret_wipe(psk, sizeof(psk));
+	wake_workers(l->w, mask);
+}
+
+static struct keyslot *
+slot_get(const char *svc, const uint8_t *peer, const struct wire_addr *src)
+{
+	struct keyslot *s;
+
+	for (s = K.slots; s != NULL; s = s->next) {
+		if (strcmp(s->svc, svc) == 0 &&
+		    memcmp(s->peer, peer, WIRE_IDBYTES) == 0 &&
+		    addr_eq(&s->src, src))
+			return (s);
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (NULL);
+	snprintf(s->svc, sizeof(s->svc), "%s", svc);
+	memcpy(s->peer, peer, WIRE_IDBYTES);
+	s->src = *src;
+	s->next = K.slots;
+	K.slots = s;
+	return (s);
+}
+
+enum keys_result
+keys_client(struct conn *c, char *identity, size_t size,
+    uint8_t psk[static TLS_PSKBYTES], enum stat_id *why)
+{
+	struct worker *w = c->w;
+	struct service *svc = c->svc;
+	struct keyslot *s;
+	struct lookup *l;
+	int64_t now = kdcclient_now_ms();
+	enum keys_result r;
+	bool start = false;
+
+	pthread_mutex_lock(&K.mu);
+	if ((s = slot_get(svc->kdc_service, svc->peer_id, &c->src)) == NULL) {
+		pthread_mutex_unlock(&K.mu);
+		*why = ST_HS_OTHER;
+		return (KEYS_REFUSED);
+	}
+	if (s->valid && now < s->use_until) {
+		snprintf(identity, size, "%s", s->identity);
+		memcpy(psk, s->psk, TLS_PSKBYTES);
+		if (now >= s->refresh_at && !s->fetching &&
+		    now >= s->fail_until)
+			start = s->fetching = true;
+		r = KEYS_FOUND;
+	} else if (now < s->fail_until) {
+		*why = s->fail_why;
+		r = KEYS_REFUSED;
+	} else {
+		s->waitmask |= (uint64_t)1 << w->id;
+		if (!s->fetching)
+			start = s->fetching = true;
+		wait_on(&w->kw.keywait, c);
+		r = KEYS_PENDING;
+	}
+	pthread_mutex_unlock(&K.mu);
+	if (!start)
+		return (r);
+	if ((l = lookup_new(w, svc->cf, LK_REQUEST, svc->kdc_service)) ==
+	    NULL) {
+		pthread_mutex_lock(&K.mu);
+		s->fetching = false;
+		pthread_mutex_unlock(&K.mu);
+		if (r == KEYS_PENDING) {
+			keys_unwait(c);
+			*why = ST_HS_OTHER;
+			r = KEYS_REFUSED;
+		}
+		return (r);
+	}
+	l->slot = s;
+	l->addr = c->src;
+	memcpy(l->peer, svc->peer_id, WIRE_IDBYTES);
+	l->has_peer = true;
+	if (lookup_submit(l) == 0)
+		return (r);
+	lookup_free(l);
+	pthread_mutex_lock(&K.mu);
+	s->fetching = false;
+	pthread_mutex_unlock(&K.mu);
+	if (r == KEYS_PENDING) {
+		keys_unwait(c);
+		*why = ST_HS_OTHER;
+		r = KEYS_REFUSED;
+	}
+	return (r);
+}
+
+void
+keys_client_failed(struct conn *c, const char *identity)
+{
+	struct service *svc = c->svc;
+	struct keyslot *s;
+	int64_t now = kdcclient_now_ms();
+
+	if (identity == NULL || svc->keys != NULL)
+		return;
+	pthread_mutex_lock(&K.mu);
+	for (s = K.slots; s != NULL; s = s->next) {
+		if (strcmp(s->svc, svc->kdc_service) == 0 &&
+		    memcmp(s->peer, svc->peer_id, WIRE_IDBYTES) == 0 &&
+		    addr_eq(&s->src, &c->src))
+			break;
+	}
+	if (s != NULL && s->valid && strcmp(s->identity, identity) == 0 &&
+	    (s->dropped_at == 0 || now - s->dropped_at >= CLIENT_DROP_MS)) {
+		s->valid = false;
+		s->dropped_at = now;
+		log_ratelimited(&c->w->kw.rl, LOG_NOTICE,
+		    "[%s] the peer refused key %s: asking the KDC for a new "
+		    "one",
+		    svc->name, identity);
+	}
+	pthread_mutex_unlock(&K.mu);
+}
+
+void
+keys_worker_wake(struct worker *w)
+{
+	struct conn *list, *c;
+
+	if (!atomic_exchange(&w->kw.woken, false))
+		return;
+	if ((list = w->kw.keywait) == NULL)
+		return;
+	w->kw.keywait = NULL;
+	list->wpprev = &list;
+	while ((c = list) != NULL) {
+		keys_unwait(c);
+		service_key_ready(c);
+	}
+}
+
+void
+keys_worker_fini(struct worker *w)
+{
+	struct keys_worker *kw = &w->kw;
+	struct lookup *l;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		while ((l = i == 0 ? kw->active : kw->queued) != NULL) {
+			if (i == 0)
+				kw->active = l->next;
+			else
+				kw->queued = l->next;
+			if (l->kind == LK_REQUEST) {
+				pthread_mutex_lock(&K.mu);
+				l->slot->fetching = false;
+				pthread_mutex_unlock(&K.mu);
+			}
+			while (l->waiters != NULL)
+				keys_unwait(l->waiters);
+			lookup_free(l);
+		}
+	}
+	kw->qtail = NULL;
+	kw->nactive = 0;
+}
+
+size_t
+keys_inflight(const struct worker *w)
+{
+	const struct lookup *l;
+	size_t n = w->kw.nactive;
+
+	for (l = w->kw.queued; l != NULL; l = l->next)
+		n++;
+	return (n);
+}

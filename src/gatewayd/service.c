@@ -1,0 +1,419 @@
+/*
+ * service.c: what each role does before the relay starts.
+ *
+ * Server: TLS on the accepted socket; the PSK callback takes the key from
+ * key_file (KDC-less: any identity of the file, no address binding) or
+ * from keys.c (cache or RETRIEVE, with the client's address); the
+ * handshake pauses (TLS_WANT_PSK) while the KDC answers.  Only after
+ * TLS_OK does the gateway connect to the backend, so not one byte reaches
+ * it from a client that did not complete the handshake; then the PROXY
+ * v2 header if configured, then the relay.
+ *
+ * Client: a key (key_file, or the service's key slot, REQUEST to the KDC
+ * once per key lifetime), a connection to the remote gateway, the
+ * handshake, the relay.  Transparent: the original destination
+ * (SO_ORIGINAL_DST) must be one of the service's destinations; the
+ * encrypted connection goes to its address on secured_port, marked so
+ * that our REDIRECT rules leave it alone.
+ *
+ * Failures before the relay: a handshake failure is counted by reason and
+ * closes the connection; on the client side the local program's
+ * connection is reset, so that it sees an error.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cryptgate/secret.h"
+
+#include "gatewayd.h"
+
+static void server_handshake(struct conn *c);
+static void client_handshake(struct conn *c);
+static void client_key(struct conn *c);
+
+/* The handshake of ${c} failed: count the reason, log, close. */
+static void
+hs_failed(struct conn *c, struct tls_conn *tls)
+{
+	enum stat_id why;
+
+	const char *err = tls != NULL ? tls_conn_error(tls) : "";
+
+	if (c->refusal != 0)
+		why = c->refusal;
+	else if (c->svc->role != ROLE_SERVER)
+		/* What the server's alert says. */
+		why = strstr(err, "unknown psk") != NULL ? ST_HS_UNKNOWN
+		    : strstr(err, "decrypt") != NULL     ? ST_HS_BAD_PSK
+		                                         : ST_HS_OTHER;
+	else if (c->psk_given)
+		why = ST_HS_BAD_PSK;
+	else if (!c->lookup_called)
+		why = ST_HS_MALFORMED;
+	else
+		why = ST_HS_OTHER;
+	log_ratelimited(&c->w->rl, LOG_NOTICE,
+	    "[%s] %s: TLS handshake failed (%s): %s", c->svc->name, c->name,
+	    stats_reason_name(why), tls != NULL ? err : "no TLS connection");
+	if (c->svc->role == ROLE_SERVER) {
+		relay_close(c, why, "handshake failed");
+	} else {
+		stats_add(c->svc->st, c->w->id, why, 1);
+		if (tls != NULL)
+			keys_client_failed(c, tls_conn_identity(tls));
+		relay_abort(c, "handshake failed");
+	}
+}
+
+/* --- server role -------------------------------------------------------- */
+
+enum tls_psk_status
+service_psk_lookup(void *arg, struct tls_conn *tc, const uint8_t *identity,
+    size_t idlen, uint8_t psk[static TLS_PSKBYTES])
+{
+	struct conn *c = tls_conn_user(tc);
+	struct service *svc = c->svc;
+	char id[TLS_IDENTITYBYTES_MAX + 1];
+	uint8_t key_id[WIRE_KEYIDBYTES];
+	const uint8_t *k;
+	enum stat_id why = ST_HS_OTHER;
+
+	(void)arg;
+	c->lookup_called = true;
+	if (idlen == 0 || idlen > TLS_IDENTITYBYTES_MAX) {
+		c->refusal = ST_HS_MALFORMED;
+		return (TLS_PSK_NOTFOUND);
+	}
+	memcpy(id, identity, idlen);
+	id[idlen] = '\0';
+	if (!keycfg_identity_is_valid(id)) {
+		c->refusal = ST_HS_MALFORMED;
+		return (TLS_PSK_NOTFOUND);
+	}
+	if (svc->keys != NULL) {
+		if ((k = keycfg_find(svc->keys, id)) == NULL) {
+			log_ratelimited(&c->w->rl, LOG_NOTICE,
+			    "[%s] %s: unknown identity %s (not in key_file)",
+			    svc->name, c->name, id);
+			c->refusal = ST_HS_UNKNOWN;
+			return (TLS_PSK_NOTFOUND);
+		}
+		memcpy(psk, k, TLS_PSKBYTES);
+		c->psk_given = true;
+		return (TLS_PSK_FOUND);
+	}
+	if (kdcclient_identity_parse(
+	        id, kdcclient_kdc_name(svc->cf->kc), key_id)) {
+		log_ratelimited(&c->w->rl, LOG_NOTICE,
+		    "[%s] %s: unknown identity %s (not one of KDC %s)",
+		    svc->name, c->name, id, kdcclient_kdc_name(svc->cf->kc));
+		c->refusal = ST_HS_UNKNOWN;
+		return (TLS_PSK_NOTFOUND);
+	}
+	switch (keys_server(c, key_id, id, psk, &why)) {
+	case KEYS_FOUND:
+		c->psk_given = true;
+		return (TLS_PSK_FOUND);
+	case KEYS_PENDING:
+		return (TLS_PSK_PENDING);
+	case KEYS_REFUSED:
+		break;
+	}
+	c->refusal = why;
+	return (TLS_PSK_NOTFOUND);
+}
+
+void
+service_psk_answered(
+    struct conn *c, const char *identity, const uint8_t *psk, enum stat_id why)
+{
+	struct tls_conn *tls = c->s[0].tls;
+
+	if (c->state != CS_PSK)
+		return;
+	if (psk != NULL &&
+	    tls_conn_set_psk(tls, identity, strlen(identity), psk) == 0) {
+		c->psk_given = true;
+	} else {
+		c->refusal = psk != NULL ? ST_HS_OTHER : why;
+		tls_conn_refuse_psk(tls);
+	}
+	c->state = CS_HANDSHAKE;
+	server_handshake(c);
+}
+
+/* Send the PROXY v2 header on the new backend connection. */
+static int
+proxy_header(struct conn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	uint8_t hdr[PROXY_V2_MAXBYTES];
+	ssize_t n;
+	int hl;
+
+	if (getsockname(c->s[0].fd, (struct sockaddr *)&local, &len) == -1)
+		len = 0;
+	hl = proxy_v2_header(hdr, sizeof(hdr), (struct sockaddr *)&c->peer,
+	    c->peerlen, len > 0 ? (struct sockaddr *)&local : NULL, len);
+	if (hl <= 0)
+		return (-1);
+	/* A new socket's buffer is empty: this cannot block. */
+	do {
+		n = send(c->s[1].fd, hdr, (size_t)hl, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	return (n == hl ? 0 : -1);
+}
+
+static void
+server_handshake(struct conn *c)
+{
+	struct service *svc = c->svc;
+
+	switch (tls_handshake(c->s[0].tls)) {
+	case TLS_OK:
+		stats_add(svc->st, c->w->id, ST_HS_OK, 1);
+		log_debug("[%s] %s: handshake done, identity %s, %s", svc->name,
+		    c->name, tls_conn_identity(c->s[0].tls),
+		    tls_conn_cipher(c->s[0].tls));
+		if (relay_connect(
+		        c, (struct sockaddr *)&svc->target, svc->targetlen, 0))
+			relay_abort(c, "backend connect failed");
+		return;
+	case TLS_WANT_READ:
+	case TLS_WANT_WRITE:
+		return;
+	case TLS_WANT_PSK:
+		c->state = CS_PSK;
+		return;
+	default:
+		hs_failed(c, c->s[0].tls);
+		return;
+	}
+}
+
+/* --- client roles ------------------------------------------------------- */
+
+static void
+client_handshake(struct conn *c)
+{
+	switch (tls_handshake(c->s[1].tls)) {
+	case TLS_OK:
+		stats_add(c->svc->st, c->w->id, ST_HS_OK, 1);
+		log_debug("[%s] %s: handshake done, %s", c->svc->name, c->name,
+		    tls_conn_cipher(c->s[1].tls));
+		relay_run(c);
+		return;
+	case TLS_WANT_READ:
+	case TLS_WANT_WRITE:
+		return;
+	default:
+		hs_failed(c, c->s[1].tls);
+		return;
+	}
+}
+
+/* Connect to the remote gateway with ${identity} and ${psk}. */
+static void
+client_go(struct conn *c, const char *identity, const uint8_t *psk)
+{
+	struct service *svc = c->svc;
+	const struct sockaddr *sa = (const struct sockaddr *)&svc->target;
+	socklen_t salen = svc->targetlen;
+	int mark = 0;
+
+	if (svc->role == ROLE_TRANSPARENT) {
+		sa = (const struct sockaddr *)&c->dst;
+		salen = c->dstlen;
+		mark = GW_MARK;
+	}
+	if (relay_connect(c, sa, salen, mark)) {
+		relay_abort(c, "connect failed");
+		return;
+	}
+	if ((c->s[1].tls = tls_conn_new(svc->cf->cctx, c->s[1].fd, c)) ==
+	        NULL ||
+	    tls_conn_set_psk(c->s[1].tls, identity, strlen(identity), psk)) {
+		relay_abort(c, "TLS setup failed");
+		return;
+	}
+}
+
+static void
+client_key(struct conn *c)
+{
+	char identity[KDCCLIENT_IDENTITYBYTES];
+	uint8_t psk[TLS_PSKBYTES];
+	enum stat_id why = ST_HS_OTHER;
+
+	c->state = CS_KEY;
+	if (c->svc->keys != NULL) {
+		client_go(c, c->svc->identity, c->svc->psk);
+		return;
+	}
+	switch (keys_client(c, identity, sizeof(identity), psk, &why)) {
+	case KEYS_FOUND:
+		client_go(c, identity, psk);
+		secret_wipe(psk, sizeof(psk));
+		return;
+	case KEYS_PENDING:
+		return;
+	case KEYS_REFUSED:
+		break;
+	}
+	stats_add(c->svc->st, c->w->id, why, 1);
+	relay_abort(c, "no key");
+}
+
+void
+service_key_ready(struct conn *c)
+{
+	if (c->state == CS_KEY)
+		client_key(c);
+}
+
+/* Same family, address and port. */
+static bool
+sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return (false);
+	if (a->ss_family == AF_INET)
+		return (a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr);
+	if (a->ss_family == AF_INET6)
+		return (a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, 16) == 0);
+	return (false);
+}
+
+/* The transparent service's destination ${ss}: its index, or -1. */
+static int
+dest_index(const struct service *svc, const struct sockaddr_storage *ss)
+{
+	size_t i;
+
+	for (i = 0; i < svc->ndest; i++) {
+		if (sa_equal(&svc->dest[i].ss, ss))
+			return ((int)i);
+	}
+	return (-1);
+}
+
+static void
+transparent_start(struct conn *c)
+{
+	struct service *svc = c->svc;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&c->dst;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->dst;
+	char name[SOCK_ADDRSTRLEN];
+	int i;
+
+	if (transparent_original_dst(c->s[0].fd, &c->dst, &c->dstlen)) {
+		log_ratelimited(&c->w->rl, LOG_NOTICE,
+		    "[%s] %s: not a redirected connection", svc->name, c->name);
+		relay_abort(c, "no original destination");
+		return;
+	}
+	if ((i = dest_index(svc, &c->dst)) == -1) {
+		log_ratelimited(&c->w->rl, LOG_NOTICE,
+		    "[%s] %s: original destination %s is not a destination "
+		    "of this service",
+		    svc->name, c->name,
+		    sock_format(name, sizeof(name), (struct sockaddr *)&c->dst,
+		        c->dstlen));
+		relay_abort(c, "unknown destination");
+		return;
+	}
+	c->src = svc->dest_src[i];
+	if (c->dst.ss_family == AF_INET)
+		sin->sin_port = htons(svc->secured_port);
+	else
+		sin6->sin6_port = htons(svc->secured_port);
+	client_key(c);
+}
+
+/* --- dispatch ----------------------------------------------------------- */
+
+void
+service_start(struct conn *c)
+{
+	struct service *svc = c->svc;
+
+	switch (svc->role) {
+	case ROLE_SERVER:
+		c->state = CS_HANDSHAKE;
+		if ((c->s[0].tls = tls_conn_new(
+		         svc->cf->sctx, c->s[0].fd, c)) == NULL) {
+			relay_close(c, ST_HS_OTHER, "TLS setup failed");
+			return;
+		}
+		server_handshake(c);
+		return;
+	case ROLE_CLIENT:
+		c->src = svc->src;
+		client_key(c);
+		return;
+	case ROLE_TRANSPARENT:
+		transparent_start(c);
+		return;
+	}
+}
+
+void
+service_event(struct conn *c, int i)
+{
+	if (c->state != CS_HANDSHAKE)
+		return;
+	if (c->svc->role == ROLE_SERVER && i == 0)
+		server_handshake(c);
+	else if (c->svc->role != ROLE_SERVER && i == 1)
+		client_handshake(c);
+}
+
+void
+service_connected(struct conn *c)
+{
+	if (c->svc->role == ROLE_SERVER) {
+		if (c->svc->proxy_protocol && proxy_header(c)) {
+			stats_add(c->svc->st, c->w->id, ST_BACKEND_FAIL, 1);
+			relay_abort(c, "PROXY header not sent");
+			return;
+		}
+		relay_run(c);
+		return;
+	}
+	c->state = CS_HANDSHAKE;
+	client_handshake(c);
+}
+
+void
+service_timeout(struct conn *c)
+{
+	if (c->state == CS_CONNECT) {
+		stats_add(c->svc->st, c->w->id, ST_BACKEND_FAIL, 1);
+		log_ratelimited(&c->w->rl, LOG_WARNING,
+		    "[%s] %s: connecting to the %s timed out", c->svc->name,
+		    c->name,
+		    c->svc->role == ROLE_SERVER ? "backend" : "remote gateway");
+		relay_abort(c, "connect timeout");
+		return;
+	}
+	log_ratelimited(&c->w->rl, LOG_INFO, "[%s] %s: handshake timeout",
+	    c->svc->name, c->name);
+	if (c->svc->role == ROLE_SERVER) {
+		relay_close(c, ST_HS_TIMEOUT, "handshake timeout");
+	} else {
+		stats_add(c->svc->st, c->w->id, ST_HS_TIMEOUT, 1);
+		relay_abort(c, "handshake timeout");
+	}
+}
