@@ -1,49 +1,181 @@
 #!/usr/bin/env bash
 # dist/demo.sh: the README's main-job command (make demo).
 #
-# Runs what cryptgate has today on this machine, in a throwaway directory,
-# on loopback only.  Today: host identities and configuration.  Each part
-# that lands (KDC, gateway, packet encryptor) adds its step here.
+# Runs cryptgate's main job on this machine with the embedded defaults
+# (SQLite, loopback), in a throwaway directory: a key distribution center,
+# two hosts enrolled with it, a session key requested by one host (written
+# to key.cfg) and retrieved by the other, as the original system's key
+# server, request program and gateway did.  Each part that lands (gateway,
+# packet encryptor) adds its step here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-CG=$BUILD/bin/cryptgate
+CG=$(pwd)/$BUILD/bin/cryptgate
+KDCD=$(pwd)/$BUILD/bin/cryptgate-kdcd
 work=$(mktemp -d "${TMPDIR:-/tmp}/cryptgate-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+kdcd_pid=
+cleanup() {
+	if [ -n "$kdcd_pid" ] && kill -0 "$kdcd_pid" 2>/dev/null; then
+		kill "$kdcd_pid"
+		wait "$kdcd_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "1. Two hosts create their identities (Ed25519 signing key + sealing key)"
-"$CG" keygen -o "$work/alice" --comment alice
-"$CG" keygen --type rsa3072 -o "$work/bob" --comment bob
-ls -l "$work"
+# A free loopback port for the KDC.
+port=
+for _ in $(seq 1 50); do
+	p=$((20000 + RANDOM % 10000))
+	if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+		port=$p
+		break
+	fi
+done
+[ -n "$port" ] || { echo "demo: no free port" >&2; exit 1; }
 
-step "2. The private key files are plain PKCS#8 PEM that OpenSSL reads"
-openssl pkey -in "$work/alice.key" -noout && echo "openssl pkey: alice.key OK"
-openssl pkey -in "$work/bob.key" -noout && echo "openssl pkey: bob.key OK"
+cd "$work"
+mkdir kdc alice bob
 
-step "3. The public identity is recomputed from the private key"
-"$CG" pubkey "$work/alice.key"
-if [ "$("$CG" pubkey "$work/alice.key")" = "$(cat "$work/alice.pub")" ]; then
-	echo "matches alice.pub"
+step "1. The key distribution center: database, signing key, master key"
+cat >kdc/kdc.conf <<EOC
+[kdc]
+name = kdc1
+listen = 127.0.0.1:$port
+database = kdc.db
+signing_key = kdc.key
+master_key = master.key
+EOC
+"$CG" kdc init -f kdc/kdc.conf
+"$KDCD" -n -f kdc/kdc.conf
+
+step "2. Two hosts create their identities (Ed25519 + X25519, Ed25519 + RSA-3072)"
+"$CG" keygen -o alice/alice --comment alice
+"$CG" keygen --type rsa3072 -o bob/bob --comment bob
+openssl pkey -in alice/alice.key -noout && echo "openssl pkey reads alice.key (PKCS#8 PEM)"
+
+step "3. The administrator adds them and allows alice to talk to bob's telnet"
+"$CG" kdc host add -f kdc/kdc.conf alice/alice.pub
+"$CG" kdc host add -f kdc/kdc.conf bob/bob.pub
+"$CG" kdc policy allow -f kdc/kdc.conf alice bob telnet
+"$CG" kdc host list -f kdc/kdc.conf
+
+for h in alice bob; do
+	cp kdc/kdc.pub "$h/kdc.pub"
+	cat >"$h/$h.conf" <<EOC
+[host]
+name = $h
+key = $h.key
+
+[kdc]
+name = kdc1
+address = 127.0.0.1:$port
+public_key = kdc.pub
+EOC
+done
+bob_id=$(awk '{print $3}' bob/bob.pub)
+printf '\n[peer bob]\nid = %s\n' "$bob_id" >>alice/alice.conf
+"$CG" check-config alice/alice.conf
+
+step "4. cryptgate-kdcd serves them on 127.0.0.1:$port"
+"$KDCD" -d -f kdc/kdc.conf &
+kdcd_pid=$!
+for _ in $(seq 1 100); do
+	ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && break
+	sleep 0.05
+done
+
+step "5. alice requests a session key for bob's telnet (signed request, key sealed to alice)"
+(cd alice && "$CG" request -f alice.conf --peer bob --service telnet \
+    --client-addr 127.0.0.1 -o key.cfg)
+ls -l alice/key.cfg
+key_id=$(cut -d: -f1 alice/key.cfg | sed 's/^kdc1-//')
+
+step "6. bob's gateway retrieves the same key for alice's connection (sealed to bob, RSA-OAEP)"
+(cd bob && "$CG" retrieve -f bob.conf --key-id "$key_id" \
+    --client-addr 127.0.0.1 --service telnet -o key.cfg)
+if cmp -s alice/key.cfg bob/key.cfg; then
+	echo "alice and bob hold the same PSK (key.cfg is a stunnel PSKsecrets file)"
 else
-	echo "MISMATCH with alice.pub" >&2
+	echo "MISMATCH between alice/key.cfg and bob/key.cfg" >&2
 	exit 1
 fi
 
-step "4. A key file that others can read is refused"
-chmod 0644 "$work/bob.key"
-if "$CG" pubkey "$work/bob.key"; then
-	echo "a 0644 key file was accepted" >&2
+step "7. The wrong address, or a revoked key, is refused"
+if (cd bob && "$CG" retrieve -f bob.conf --key-id "$key_id" \
+    --client-addr 127.0.0.9 --service telnet -o other.cfg); then
+	echo "a retrieve from the wrong address was answered" >&2
 	exit 1
 fi
-chmod 0600 "$work/bob.key"
+"$CG" kdc key revoke -f kdc/kdc.conf "$key_id"
+if (cd bob && "$CG" retrieve -f bob.conf --key-id "$key_id" \
+    --client-addr 127.0.0.1 --service telnet -o other.cfg); then
+	echo "a revoked key was answered" >&2
+	exit 1
+fi
 
-step "5. Configuration files are checked against their schema"
-cp dist/examples/host.conf "$work/host.conf"
-cp "$work/alice.pub" "$work/kdc.pub"
-"$CG" check-config "$work/host.conf"
-printf '[host]\nname = alice\nkey = alice.key\nkye = typo\n' >"$work/bad.conf"
-"$CG" check-config "$work/bad.conf" || echo "(bad.conf refused, as it must be)"
+step "8. The gateways: alice's plaintext client -> TLS 1.3 PSK -> bob's service"
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 10000))
+		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+svc=$(free_port) && sec=$(free_port) && cli=$(free_port)
+# bob's "telnet" service: a line-reversing echo on loopback only.
+socat "TCP-LISTEN:$svc,bind=127.0.0.1,reuseaddr,fork" EXEC:rev &
+svc_pid=$!
+cat >bob/gateway.conf <<EOC
+[gateway]
+host_config = bob.conf
+status_socket = $work/bob/gw.sock
+[service telnet]
+role = server
+listen = 127.0.0.1:$sec
+backend = 127.0.0.1:$svc
+EOC
+cat >alice/gateway.conf <<EOC
+[gateway]
+host_config = alice.conf
+status_socket = $work/alice/gw.sock
+[service telnet]
+role = client
+listen = 127.0.0.1:$cli
+connect = 127.0.0.1:$sec
+peer = bob
+EOC
+GWD=$(dirname "$KDCD")/cryptgate-gatewayd
+"$GWD" -d -f bob/gateway.conf 2>bob/gw.log &
+bob_pid=$!
+"$GWD" -d -f alice/gateway.conf 2>alice/gw.log &
+alice_pid=$!
+trap 'kill $svc_pid $bob_pid $alice_pid 2>/dev/null; cleanup' EXIT
+for p in $sec $cli; do
+	for _ in $(seq 1 100); do
+		ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && break
+		sleep 0.05
+	done
+done
+reply=$(echo "hello through cryptgate" | socat -t 5 - "TCP:127.0.0.1:$cli")
+echo "sent:  hello through cryptgate"
+echo "got:   $reply"
+if [ "$reply" != "etagtpyrc hguorht olleh" ]; then
+	echo "the gateway pair did not relay" >&2
+	sed 's/^/  bob: /' bob/gw.log >&2
+	sed 's/^/  alice: /' alice/gw.log >&2
+	exit 1
+fi
+"$CG" status -s "$work/bob/gw.sock"
 
-printf '\ndemo finished: the key distribution center and the gateway add their steps here as they land\n'
+step "9. The audit log (hash-chained, no key material) verifies"
+"$CG" kdc audit show -f kdc/kdc.conf | tail -5
+"$CG" kdc audit verify -f kdc/kdc.conf
+
+printf '\ndemo finished\n'

@@ -7,7 +7,7 @@ set -eu
 # Build: compiler, pkg-config and the libraries (see docs/STYLE.md, "Dependencies").
 BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev"
 # Tests: unit framework, JSON for the known-answer vectors, real peers.
-TEST_PKGS="libcmocka-dev libcjson-dev openssl sqlite3 iproute2 procps psmisc stunnel4 socat gnutls-bin"
+TEST_PKGS="libcmocka-dev libcjson-dev openssl sqlite3 iproute2 procps psmisc stunnel4 socat gnutls-bin iptables util-linux"
 # Fuzzing and lint (make fuzz, make lint, make format-check).
 TOOL_PKGS="clang libclang-rt-14-dev cppcheck clang-tidy clang-format git"
 

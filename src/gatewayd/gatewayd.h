@@ -333,7 +333,7 @@ void service_timeout(struct conn *c);
 enum tls_psk_status service_psk_lookup(void *arg, struct tls_conn *tc,
     const uint8_t *identity, size_t idlen, uint8_t psk[static TLS_PSKBYTES]);
 
-/* keys.c */
+/* keys.c, keyslot.c */
 enum keys_result {
 	KEYS_FOUND = 0,
 	KEYS_PENDING = 1,
@@ -356,22 +356,22 @@ enum keys_result keys_server(struct conn *c,
     const uint8_t key_id[static WIRE_KEYIDBYTES], const char *identity,
     uint8_t psk[static TLS_PSKBYTES], enum stat_id *why);
 /**
- * keys_client(c, identity, size, psk, why): the key the client conn ${c}
+ * keyslot_get(c, identity, size, psk, why): the key the client conn ${c}
  * presents: from its slot, or a REQUEST started (KEYS_PENDING: the conn
  * waits on its worker's keywait list; service_key_ready(c) follows).
  */
-enum keys_result keys_client(struct conn *c, char *identity, size_t size,
+enum keys_result keyslot_get(struct conn *c, char *identity, size_t size,
     uint8_t psk[static TLS_PSKBYTES], enum stat_id *why);
 /**
- * keys_client_failed(c, identity): the handshake of the client conn ${c}
+ * keyslot_failed(c, identity): the handshake of the client conn ${c}
  * with the key ${identity} failed: drop that key from the slot (rate
  * limited) so that the next connection gets a new one.
  */
-void keys_client_failed(struct conn *c, const char *identity);
+void keyslot_failed(struct conn *c, const char *identity);
 /** keys_unwait(c): take ${c} off any wait list. */
 void keys_unwait(struct conn *c);
-/** keys_worker_wake(w): the wakeup handler's part: retry keywait. */
-void keys_worker_wake(struct worker *w);
+/** keyslot_wake(w): the wakeup handler's part: retry keywait. */
+void keyslot_wake(struct worker *w);
 /** keys_worker_fini(w): cancel ${w}'s lookups (at its end). */
 void keys_worker_fini(struct worker *w);
 /** keys_inflight(w): KDC lookups running or queued on ${w}. */

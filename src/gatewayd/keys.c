@@ -14,14 +14,8 @@
  * working).  At most LOOKUPS_MAX ops run at once per worker; more wait in
  * a queue (bounded by the connection limits and the handshake timeout).
  *
- * Client roles: one key slot per (service, peer, our address), shared by
- * the workers: the first connection that finds it empty starts a REQUEST,
- * the others wait; the key is then used by every connection until
- * shortly before its not_after (one REQUEST per key lifetime), and
- * renewed in the background once three quarters of its remaining life
- * have passed.  A key the peer's gateway refuses is dropped (at most once
- * per CLIENT_DROP_MS), so that a revoked key is replaced.  Workers waiting for a slot are woken with
- * evloop_wakeup().
+ * Client roles: keyslot.c.  Both drive their KDC operations through the
+ * lookups here (struct lookup, keys_int.h).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -36,77 +30,35 @@
 #include "cryptgate/secret.h"
 
 #include "gatewayd.h"
+#include "keys_int.h"
 
 #define CACHE_BUCKETS 4096
 #define CACHE_MAX 65536
 #define NEG_TTL_MS 10000
 #define KDC_DOWN_MS 2000
 #define LOOKUPS_MAX 32
-#define CLIENT_FAIL_MS 1000
-#define CLIENT_DROP_MS 10000
 
 struct centry {
 	struct centry *next;
 	char svc[WIRE_SERVICE_MAX + 1];
 	uint8_t key_id[WIRE_KEYIDBYTES];
 	struct wire_addr addr;
+	uint8_t requester[WIRE_IDBYTES]; /* the client host of the key */
 	int64_t expires;
 	enum stat_id why; /* negative entries: the reason */
 	uint8_t *psk; /* TLS_PSKBYTES of secret memory; NULL: negative */
-};
-
-struct keyslot {
-	struct keyslot *next;
-	char svc[WIRE_SERVICE_MAX + 1];
-	uint8_t peer[WIRE_IDBYTES];
-	struct wire_addr src;
-	bool valid;
-	bool fetching;
-	char identity[KDCCLIENT_IDENTITYBYTES];
-	uint8_t *psk; /* secret memory */
-	int64_t use_until;
-	int64_t refresh_at;
-	int64_t fail_until;
-	enum stat_id fail_why;
-	uint64_t waitmask; /* workers with connections waiting */
-	int64_t dropped_at; /* keys_client_failed dropped the key then */
-};
-
-enum lookup_kind {
-	LK_RETRIEVE = 1,
-	LK_REQUEST = 2,
-};
-
-struct lookup {
-	struct lookup *next;
-	struct worker *w;
-	struct gwconf *cf; /* referenced: keeps the KDC client alive */
-	enum lookup_kind kind;
-	char svc[WIRE_SERVICE_MAX + 1];
-	uint8_t key_id[WIRE_KEYIDBYTES];
-	struct wire_addr addr;
-	bool has_peer;
-	uint8_t peer[WIRE_IDBYTES];
-	char identity[KDCCLIENT_IDENTITYBYTES];
-	char who[SOCK_ADDRSTRLEN];
-	struct keyslot *slot;
-	struct kdcclient_op *op;
-	struct evloop_io io;
-	struct evloop_timer timer;
-	struct conn *waiters;
 };
 
 static struct {
 	pthread_mutex_t mu;
 	struct centry *b[CACHE_BUCKETS];
 	size_t n;
-	struct keyslot *slots;
 } K = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void lookup_step(struct lookup *l);
 
-static int64_t
-real_ms(void)
+int64_t
+keys_real_ms(void)
 {
 	struct timespec ts;
 
@@ -137,8 +89,8 @@ to_wire(struct wire_addr *a, const struct sockaddr_storage *ss)
 		memcpy(&a->addr[12], &sin6->sin6_addr.s6_addr[12], 4);
 }
 
-static bool
-addr_eq(const struct wire_addr *a, const struct wire_addr *b)
+bool
+keys_addr_eq(const struct wire_addr *a, const struct wire_addr *b)
 {
 	return (a->family == b->family &&
 	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0);
@@ -207,16 +159,10 @@ keys_cache_count(void)
 void
 keys_fini(void)
 {
-	struct keyslot *s;
-
 	pthread_mutex_lock(&K.mu);
 	sweep_locked(0, true);
-	while ((s = K.slots) != NULL) {
-		K.slots = s->next;
-		secret_free(s->psk, TLS_PSKBYTES);
-		free(s);
-	}
 	pthread_mutex_unlock(&K.mu);
+	keyslot_fini();
 }
 
 /* The entry of (${svc}, ${key_id}), expired ones removed; K.mu held. */
@@ -242,8 +188,8 @@ cache_find(const char *svc, const uint8_t *key_id, int64_t now)
 
 /* Cache a key (${psk}) or a refusal (NULL, ${why}) for ${ttl} ms. */
 static void
-cache_put(
-    const struct lookup *l, const uint8_t *psk, enum stat_id why, int64_t ttl)
+cache_put(const struct lookup *l, const uint8_t *psk, const uint8_t *requester,
+    enum stat_id why, int64_t ttl)
 {
 	int64_t now = kdcclient_now_ms();
 	struct centry *e;
@@ -253,7 +199,7 @@ cache_put(
 		return;
 	pthread_mutex_lock(&K.mu);
 	if ((e = cache_find(l->svc, l->key_id, now)) != NULL &&
-	    e->psk != NULL && psk == NULL && !addr_eq(&e->addr, &l->addr))
+	    e->psk != NULL && psk == NULL && !keys_addr_eq(&e->addr, &l->addr))
 		goto out; /* keep the key; this was another address */
 	if (e == NULL) {
 		if (K.n >= CACHE_MAX)
@@ -267,6 +213,8 @@ cache_put(
 		K.n++;
 	}
 	e->addr = l->addr;
+	if (requester != NULL)
+		memcpy(e->requester, requester, WIRE_IDBYTES);
 	e->expires = now + ttl;
 	e->why = why;
 	if (psk == NULL) {
@@ -284,8 +232,8 @@ out:
 
 /* --- lookups ------------------------------------------------------------ */
 
-static void
-wait_on(struct conn **head, struct conn *c)
+void
+keys_wait_on(struct conn **head, struct conn *c)
 {
 	c->wnext = *head;
 	if (*head != NULL)
@@ -321,8 +269,8 @@ lookup_timer(struct evloop_timer *t, void *arg)
 	lookup_step(arg);
 }
 
-static struct lookup *
-lookup_new(
+struct lookup *
+keys_lookup_new(
     struct worker *w, struct gwconf *cf, enum lookup_kind kind, const char *svc)
 {
 	struct lookup *l;
@@ -338,8 +286,8 @@ lookup_new(
 	return (l);
 }
 
-static void
-lookup_free(struct lookup *l)
+void
+keys_lookup_free(struct lookup *l)
 {
 	evloop_io_stop(l->w->el, &l->io);
 	evloop_timer_stop(l->w->el, &l->timer);
@@ -364,7 +312,7 @@ list_remove(struct lookup **head, struct lookup *l)
 /* The lookup for (${svc}, ${key_id}, ${addr}) on ${kw}, or NULL. */
 static struct lookup *
 lookup_find(struct keys_worker *kw, const char *svc, const uint8_t *key_id,
-    const struct wire_addr *addr)
+    const struct wire_addr *addr, const struct service *sv)
 {
 	struct lookup *l, *lists[2] = { kw->active, kw->queued };
 	int i;
@@ -373,7 +321,10 @@ lookup_find(struct keys_worker *kw, const char *svc, const uint8_t *key_id,
 		for (l = lists[i]; l != NULL; l = l->next) {
 			if (l->kind == LK_RETRIEVE &&
 			    memcmp(l->key_id, key_id, WIRE_KEYIDBYTES) == 0 &&
-			    addr_eq(&l->addr, addr) && strcmp(l->svc, svc) == 0)
+			    keys_addr_eq(&l->addr, addr) &&
+			    strcmp(l->svc, svc) == 0 &&
+			    l->has_peer == sv->has_peer &&
+			    memcmp(l->peer, sv->peer_id, WIRE_IDBYTES) == 0)
 				return (l);
 		}
 	}
@@ -405,9 +356,8 @@ lookup_launch(struct lookup *l)
 	return (0);
 }
 
-/* Start ${l}, or queue it if LOOKUPS_MAX ops run already; 0 or -1. */
-static int
-lookup_submit(struct lookup *l)
+int
+keys_lookup_submit(struct lookup *l)
 {
 	struct keys_worker *kw = &l->w->kw;
 
@@ -422,7 +372,6 @@ lookup_submit(struct lookup *l)
 }
 
 static void retrieve_done(struct lookup *l, int r);
-static void request_done(struct lookup *l, int r);
 
 static void
 lookup_finish(struct lookup *l, int r)
@@ -437,8 +386,8 @@ lookup_finish(struct lookup *l, int r)
 	if (l->kind == LK_RETRIEVE)
 		retrieve_done(l, r);
 	else
-		request_done(l, r);
-	lookup_free(l);
+		keyslot_request_done(l, r);
+	keys_lookup_free(l);
 	while (kw->nactive < LOOKUPS_MAX && (q = kw->queued) != NULL) {
 		if ((kw->queued = q->next) == NULL)
 			kw->qtail = NULL;
@@ -512,7 +461,7 @@ retrieve_done(struct lookup *l, int r)
 		answer(l, NULL, ST_HS_KDC_DOWN);
 		return;
 	}
-	left = (int64_t)res->not_after - real_ms();
+	left = (int64_t)res->not_after - keys_real_ms();
 	if (res->error != 0 || res->session_key == NULL ||
 	    memcmp(res->key_id, l->key_id, WIRE_KEYIDBYTES) != 0 ||
 	    (l->has_peer &&
@@ -527,7 +476,7 @@ retrieve_done(struct lookup *l, int r)
 		log_ratelimited(&kw->rl, LOG_NOTICE,
 		    "[%s] refusing identity %s from %s: %s", l->svc,
 		    l->identity, l->who, err);
-		cache_put(l, NULL, ST_HS_UNKNOWN, NEG_TTL_MS);
+		cache_put(l, NULL, NULL, ST_HS_UNKNOWN, NEG_TTL_MS);
 		answer(l, NULL, ST_HS_UNKNOWN);
 		return;
 	}
@@ -536,7 +485,7 @@ retrieve_done(struct lookup *l, int r)
 		return;
 	}
 	ttl = (int64_t)l->cf->cache_ttl_ms;
-	cache_put(l, psk, 0, ttl < left ? ttl : left);
+	cache_put(l, psk, res->requester_id, 0, ttl < left ? ttl : left);
 	answer(l, psk, 0);
 	secret_wipe(psk, sizeof(psk));
 }
@@ -558,14 +507,19 @@ keys_server(struct conn *c, const uint8_t key_id[static WIRE_KEYIDBYTES],
 	to_wire(&addr, &c->peer);
 	pthread_mutex_lock(&K.mu);
 	if ((e = cache_find(svc, key_id, now)) != NULL) {
-		if (e->psk != NULL && addr_eq(&e->addr, &addr)) {
+		if (e->psk != NULL && keys_addr_eq(&e->addr, &addr) &&
+		    c->svc->has_peer &&
+		    memcmp(e->requester, c->svc->peer_id, WIRE_IDBYTES) != 0) {
+			/* Issued to another host than this service's peer. */
+			*why = ST_HS_UNKNOWN;
+		} else if (e->psk != NULL && keys_addr_eq(&e->addr, &addr)) {
 			memcpy(psk, e->psk, TLS_PSKBYTES);
 			r = KEYS_FOUND;
 		} else if (e->psk != NULL) {
 			/* The KDC bound this key to another address. */
 			*why = ST_HS_UNKNOWN;
 			bound_elsewhere = true;
-		} else if (addr_eq(&e->addr, &addr)) {
+		} else if (keys_addr_eq(&e->addr, &addr)) {
 			*why = e->why; /* refused a moment ago */
 		} else {
 			r = KEYS_PENDING; /* a refusal for another address */
@@ -588,8 +542,9 @@ keys_server(struct conn *c, const uint8_t key_id[static WIRE_KEYIDBYTES],
 		*why = ST_HS_KDC_DOWN;
 		return (KEYS_REFUSED);
 	}
-	if ((l = lookup_find(kw, svc, key_id, &addr)) == NULL) {
-		if ((l = lookup_new(w, c->svc->cf, LK_RETRIEVE, svc)) == NULL) {
+	if ((l = lookup_find(kw, svc, key_id, &addr, c->svc)) == NULL) {
+		if ((l = keys_lookup_new(w, c->svc->cf, LK_RETRIEVE, svc)) ==
+		    NULL) {
 			*why = ST_HS_OTHER;
 			return (KEYS_REFUSED);
 		}
@@ -603,224 +558,16 @@ keys_server(struct conn *c, const uint8_t key_id[static WIRE_KEYIDBYTES],
 		/* Strip the port: the key is bound to the address. */
 		if (strrchr(l->who, ':') != NULL)
 			*strrchr(l->who, ':') = '\0';
-		if (lookup_submit(l)) {
-			lookup_free(l);
+		if (keys_lookup_submit(l)) {
+			keys_lookup_free(l);
 			*why = ST_HS_OTHER;
 			return (KEYS_REFUSED);
 		}
-		wait_on(&l->waiters, c);
+		keys_wait_on(&l->waiters, c);
 		return (KEYS_PENDING);
 	}
-	wait_on(&l->waiters, c);
+	keys_wait_on(&l->waiters, c);
 	return (KEYS_PENDING);
-}
-
-/* --- client roles ------------------------------------------------------- */
-
-static void
-wake_workers(struct worker *self, uint64_t mask)
-{
-	struct worker *w;
-	unsigned int i;
-
-	for (i = 0; i < gw_nworkers() && mask != 0; i++) {
-		if (!(mask & ((uint64_t)1 << i)))
-			continue;
-		mask &= ~((uint64_t)1 << i);
-		w = gw_worker(i);
-		atomic_store(&w->kw.woken, true);
-		if (w != self)
-			evloop_wakeup(w->el);
-	}
-	if (atomic_load(&self->kw.woken))
-		keys_worker_wake(self);
-}
-
-static void
-request_done(struct lookup *l, int r)
-{
-	const struct kdcclient_result *res = kdcclient_result(l->op);
-	struct keyslot *s = l->slot;
-	struct keys_worker *kw = &l->w->kw;
-	char id[KDCCLIENT_IDENTITYBYTES], err[256];
-	uint8_t psk[TLS_PSKBYTES];
-	int64_t now = kdcclient_now_ms(), left = 0;
-	uint64_t mask;
-	bool ok = false;
-
-	err[0] = '\0';
-	if (r != KDCCLIENT_DONE || res == NULL)
-		snprintf(err, sizeof(err), "KDC unreachable: %s",
-		    l->op != NULL ? kdcclient_error(l->op) : "out of memory");
-	else if (res->error != 0 || res->session_key == NULL)
-		kdcclient_err_format(err, sizeof(err), res);
-	else if ((left = (int64_t)res->not_after - real_ms()) <= 0)
-		snprintf(err, sizeof(err), "the KDC issued an expired key");
-	else if (kdcclient_identity(id, sizeof(id),
-	             kdcclient_kdc_name(l->cf->kc), res->key_id) ||
-	    kdcclient_psk(psk, res->session_key, res->key_id))
-		snprintf(err, sizeof(err), "cannot derive the key");
-	else
-		ok = true;
-	if (!ok)
-		log_ratelimited(&kw->rl, LOG_WARNING,
-		    "[%s] no key for new connections: %s", l->svc, err);
-
-	pthread_mutex_lock(&K.mu);
-	s->fetching = false;
-	if (ok &&
-	    (s->psk != NULL || (s->psk = secret_alloc(TLS_PSKBYTES)) != NULL)) {
-		memcpy(s->psk, psk, TLS_PSKBYTES);
-		memcpy(s->identity, id, sizeof(id));
-		s->valid = true;
-		s->use_until =
-		    now + left - (left / 10 < 10000 ? left / 10 : 10000);
-		s->refresh_at = now + left * 3 / 4;
-		s->fail_until = 0;
-	} else {
-		s->fail_until = now + CLIENT_FAIL_MS;
-		s->fail_why =
-		    r != KDCCLIENT_DONE ? ST_HS_KDC_DOWN : ST_HS_UNKNOWN;
-	}
-	mask = s->waitmask;
-	s->waitmask = 0;
-	pthread_mutex_unlock(&K.mu);
-	secret_wipe(psk, sizeof(psk));
-	wake_workers(l->w, mask);
-}
-
-static struct keyslot *
-slot_get(const char *svc, const uint8_t *peer, const struct wire_addr *src)
-{
-	struct keyslot *s;
-
-	for (s = K.slots; s != NULL; s = s->next) {
-		if (strcmp(s->svc, svc) == 0 &&
-		    memcmp(s->peer, peer, WIRE_IDBYTES) == 0 &&
-		    addr_eq(&s->src, src))
-			return (s);
-	}
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return (NULL);
-	snprintf(s->svc, sizeof(s->svc), "%s", svc);
-	memcpy(s->peer, peer, WIRE_IDBYTES);
-	s->src = *src;
-	s->next = K.slots;
-	K.slots = s;
-	return (s);
-}
-
-enum keys_result
-keys_client(struct conn *c, char *identity, size_t size,
-    uint8_t psk[static TLS_PSKBYTES], enum stat_id *why)
-{
-	struct worker *w = c->w;
-	struct service *svc = c->svc;
-	struct keyslot *s;
-	struct lookup *l;
-	int64_t now = kdcclient_now_ms();
-	enum keys_result r;
-	bool start = false;
-
-	pthread_mutex_lock(&K.mu);
-	if ((s = slot_get(svc->kdc_service, svc->peer_id, &c->src)) == NULL) {
-		pthread_mutex_unlock(&K.mu);
-		*why = ST_HS_OTHER;
-		return (KEYS_REFUSED);
-	}
-	if (s->valid && now < s->use_until) {
-		snprintf(identity, size, "%s", s->identity);
-		memcpy(psk, s->psk, TLS_PSKBYTES);
-		if (now >= s->refresh_at && !s->fetching &&
-		    now >= s->fail_until)
-			start = s->fetching = true;
-		r = KEYS_FOUND;
-	} else if (now < s->fail_until) {
-		*why = s->fail_why;
-		r = KEYS_REFUSED;
-	} else {
-		s->waitmask |= (uint64_t)1 << w->id;
-		if (!s->fetching)
-			start = s->fetching = true;
-		wait_on(&w->kw.keywait, c);
-		r = KEYS_PENDING;
-	}
-	pthread_mutex_unlock(&K.mu);
-	if (!start)
-		return (r);
-	if ((l = lookup_new(w, svc->cf, LK_REQUEST, svc->kdc_service)) ==
-	    NULL) {
-		pthread_mutex_lock(&K.mu);
-		s->fetching = false;
-		pthread_mutex_unlock(&K.mu);
-		if (r == KEYS_PENDING) {
-			keys_unwait(c);
-			*why = ST_HS_OTHER;
-			r = KEYS_REFUSED;
-		}
-		return (r);
-	}
-	l->slot = s;
-	l->addr = c->src;
-	memcpy(l->peer, svc->peer_id, WIRE_IDBYTES);
-	l->has_peer = true;
-	if (lookup_submit(l) == 0)
-		return (r);
-	lookup_free(l);
-	pthread_mutex_lock(&K.mu);
-	s->fetching = false;
-	pthread_mutex_unlock(&K.mu);
-	if (r == KEYS_PENDING) {
-		keys_unwait(c);
-		*why = ST_HS_OTHER;
-		r = KEYS_REFUSED;
-	}
-	return (r);
-}
-
-void
-keys_client_failed(struct conn *c, const char *identity)
-{
-	struct service *svc = c->svc;
-	struct keyslot *s;
-	int64_t now = kdcclient_now_ms();
-
-	if (identity == NULL || svc->keys != NULL)
-		return;
-	pthread_mutex_lock(&K.mu);
-	for (s = K.slots; s != NULL; s = s->next) {
-		if (strcmp(s->svc, svc->kdc_service) == 0 &&
-		    memcmp(s->peer, svc->peer_id, WIRE_IDBYTES) == 0 &&
-		    addr_eq(&s->src, &c->src))
-			break;
-	}
-	if (s != NULL && s->valid && strcmp(s->identity, identity) == 0 &&
-	    (s->dropped_at == 0 || now - s->dropped_at >= CLIENT_DROP_MS)) {
-		s->valid = false;
-		s->dropped_at = now;
-		log_ratelimited(&c->w->kw.rl, LOG_NOTICE,
-		    "[%s] the peer refused key %s: asking the KDC for a new "
-		    "one",
-		    svc->name, identity);
-	}
-	pthread_mutex_unlock(&K.mu);
-}
-
-void
-keys_worker_wake(struct worker *w)
-{
-	struct conn *list, *c;
-
-	if (!atomic_exchange(&w->kw.woken, false))
-		return;
-	if ((list = w->kw.keywait) == NULL)
-		return;
-	w->kw.keywait = NULL;
-	list->wpprev = &list;
-	while ((c = list) != NULL) {
-		keys_unwait(c);
-		service_key_ready(c);
-	}
 }
 
 void
@@ -836,14 +583,11 @@ keys_worker_fini(struct worker *w)
 				kw->active = l->next;
 			else
 				kw->queued = l->next;
-			if (l->kind == LK_REQUEST) {
-				pthread_mutex_lock(&K.mu);
-				l->slot->fetching = false;
-				pthread_mutex_unlock(&K.mu);
-			}
+			if (l->kind == LK_REQUEST)
+				keyslot_cancel(l->slot);
 			while (l->waiters != NULL)
 				keys_unwait(l->waiters);
-			lookup_free(l);
+			keys_lookup_free(l);
 		}
 	}
 	kw->qtail = NULL;

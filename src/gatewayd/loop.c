@@ -254,7 +254,7 @@ wake_cb(void *arg)
 	}
 	if (stop && !w->stopping)
 		begin_stop(w);
-	keys_worker_wake(w);
+	keyslot_wake(w);
 }
 
 static void *

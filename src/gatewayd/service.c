@@ -66,7 +66,7 @@ hs_failed(struct conn *c, struct tls_conn *tls)
 	} else {
 		stats_add(c->svc->st, c->w->id, why, 1);
 		if (tls != NULL)
-			keys_client_failed(c, tls_conn_identity(tls));
+			keyslot_failed(c, tls_conn_identity(tls));
 		relay_abort(c, "handshake failed");
 	}
 }
@@ -257,7 +257,7 @@ client_key(struct conn *c)
 		client_go(c, c->svc->identity, c->svc->psk);
 		return;
 	}
-	switch (keys_client(c, identity, sizeof(identity), psk, &why)) {
+	switch (keyslot_get(c, identity, sizeof(identity), psk, &why)) {
 	case KEYS_FOUND:
 		client_go(c, identity, psk);
 		secret_wipe(psk, sizeof(psk));
@@ -351,13 +351,8 @@ service_start(struct conn *c)
 
 	switch (svc->role) {
 	case ROLE_SERVER:
+		/* The TLS state comes with the first bytes (server_first). */
 		c->state = CS_HANDSHAKE;
-		if ((c->s[0].tls = tls_conn_new(
-		         svc->cf->sctx, c->s[0].fd, c)) == NULL) {
-			relay_close(c, ST_HS_OTHER, "TLS setup failed");
-			return;
-		}
-		server_handshake(c);
 		return;
 	case ROLE_CLIENT:
 		c->src = svc->src;
@@ -369,12 +364,32 @@ service_start(struct conn *c)
 	}
 }
 
+/*
+ * Server: the first bytes arrived.  The TLS state (tens of KiB with its
+ * buffers) is only made now, so that connections that send nothing cost
+ * little until their handshake timeout.
+ */
+static void
+server_first(struct conn *c)
+{
+	if (!(c->s[0].ready & EVLOOP_IN))
+		return;
+	if ((c->s[0].tls = tls_conn_new(c->svc->cf->sctx, c->s[0].fd, c)) ==
+	    NULL) {
+		relay_close(c, ST_HS_OTHER, "TLS setup failed");
+		return;
+	}
+	server_handshake(c);
+}
+
 void
 service_event(struct conn *c, int i)
 {
 	if (c->state != CS_HANDSHAKE)
 		return;
-	if (c->svc->role == ROLE_SERVER && i == 0)
+	if (c->svc->role == ROLE_SERVER && i == 0 && c->s[0].tls == NULL)
+		server_first(c);
+	else if (c->svc->role == ROLE_SERVER && i == 0)
 		server_handshake(c);
 	else if (c->svc->role != ROLE_SERVER && i == 1)
 		client_handshake(c);
