@@ -53,7 +53,11 @@ hs_failed(struct conn *c, struct tls_conn *tls)
 		    : strstr(err, "decrypt") != NULL     ? ST_HS_BAD_PSK
 		                                         : ST_HS_OTHER;
 	else if (c->psk_given)
-		why = ST_HS_BAD_PSK;
+		/* A key was found for the identity: it was the wrong key only
+		 * if the client's binder failed; anything else (a dropped
+		 * connection, garbage after the hello) is not a key problem. */
+		why =
+		    strstr(err, "binder") != NULL ? ST_HS_BAD_PSK : ST_HS_OTHER;
 	else if (!c->lookup_called)
 		why = ST_HS_MALFORMED;
 	else

@@ -30,7 +30,7 @@ fi
 free_port() {
 	local p
 	for _ in $(seq 1 100); do
-		p=$((30000 + RANDOM % 10000))
+		p=$((20000 + RANDOM % 12000))
 		if ! ss -Hltn "sport = :$p" | grep -q .; then
 			echo "$p"
 			return 0
