@@ -1,5 +1,5 @@
 /*
- * hkdf.h: HKDF with SHA-256 (RFC 5869), through EVP_KDF.
+ * hkdf.h: HKDF with SHA-256 (RFC 5869), on OpenSSL HMAC.
  */
 #ifndef CRYPTGATE_HKDF_H
 #define CRYPTGATE_HKDF_H

@@ -74,8 +74,10 @@ void hostkey_public(const struct hostkey *hk, struct hostpub *pub);
 
 /**
  * hostkey_sign(hk, sig, ctx, m, mlen): sign ${ctx} || 0x00 || ${m} with the
- * Ed25519 key of ${hk} (sign_detached); hostpub_verify checks it.  Return 0
- * or -1.
+ * Ed25519 key of ${hk} (the signature sign_detached makes, with the key
+ * imported once when ${hk} was made); hostpub_verify checks it.  Return 0
+ * or -1.  hostkey_sign and hostkey_open only read ${hk}: several threads
+ * may use one key at the same time.
  */
 int hostkey_sign(const struct hostkey *hk, uint8_t sig[static SIGN_BYTES],
     const char *ctx, const uint8_t *m, size_t mlen) CG_WUR;

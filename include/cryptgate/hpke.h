@@ -52,6 +52,15 @@ int hpke_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *info,
     size_t infolen, const uint8_t *aad, size_t aadlen,
     const uint8_t skR[static X25519_SECRETBYTES]) CG_WUR;
 
+/**
+ * hpke_open_key(m, c, clen, info, infolen, aad, aadlen, kR): hpke_open with
+ * the recipient's key imported once (x25519_key_new): the same result, one
+ * X25519 scalar multiplication instead of two.  ${kR} is only read.
+ */
+int hpke_open_key(uint8_t *m, const uint8_t *c, size_t clen,
+    const uint8_t *info, size_t infolen, const uint8_t *aad, size_t aadlen,
+    const struct x25519_key *kR) CG_WUR;
+
 enum hpke_mode {
 	HPKE_MODE_BASE = 0x00,
 	HPKE_MODE_PSK = 0x01,
@@ -108,6 +117,14 @@ struct hpke_ctx *hpke_setup_sender(uint8_t enc[static HPKE_ENCBYTES],
  */
 struct hpke_ctx *hpke_setup_receiver(const uint8_t enc[static HPKE_ENCBYTES],
     const uint8_t skR[static X25519_SECRETBYTES],
+    const struct hpke_params *params);
+
+/**
+ * hpke_setup_receiver_key(enc, kR, params): hpke_setup_receiver with the
+ * recipient's key imported once (x25519_key_new); ${kR} is only read.
+ */
+struct hpke_ctx *hpke_setup_receiver_key(
+    const uint8_t enc[static HPKE_ENCBYTES], const struct x25519_key *kR,
     const struct hpke_params *params);
 
 /**

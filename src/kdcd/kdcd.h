@@ -43,6 +43,9 @@
 #define KDC_DETAILBYTES 384
 /* ROTATE: how long the old host key stays valid. */
 #define KDC_ROTATE_OVERLAP_MS ((int64_t)24 * 3600 * 1000)
+/* Imported host signing keys each worker keeps (a direct-mapped cache
+ * keyed by the key's bytes; a power of 2). */
+#define KDC_KEYCACHE 256
 /* Shortest session key lifetime, seconds. */
 #define KDC_LIFETIME_MIN 60
 /* How often the writer purges expired keys and nonces, milliseconds:
@@ -57,6 +60,7 @@ struct keywrap_master;
 struct hostkey;
 struct replay;
 struct server;
+struct sign_pub;
 struct writer;
 
 /* A queue of jobs (queue.c): a mutex, a condition variable, a list. */
@@ -230,6 +234,8 @@ struct kdc_ctx {
 	struct store_host host; /* the sender (not for ENROLL) */
 	struct hostpub pub; /* the sender's key that signed */
 	char src[64]; /* source address, for the logs */
+	/* The worker's imported signing keys (kdc.c: verify_request). */
+	struct sign_pub *keys[KDC_KEYCACHE];
 };
 
 /* kdc.c: shared with kdc_op.c. */

@@ -1,5 +1,6 @@
 /*
- * test_hkdf.c: HKDF-SHA256 against RFC 5869 appendix A, limits.
+ * test_hkdf.c: HKDF-SHA256 against RFC 5869 appendix A and against HMAC
+ * block by block, limits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "cryptgate/hkdf.h"
+#include "cryptgate/mac.h"
 
 /* Decode exactly ${n} bytes of hex ${s} into ${out}. */
 static void
@@ -217,6 +219,65 @@ test_limits(void **state)
 	free(out);
 }
 
+/*
+ * Every block of a long expansion, against RFC 5869 section 2.3 computed
+ * with mac.c's HMAC (EVP_Q_mac, independent of hkdf.c's): T(i) =
+ * HMAC(PRK, T(i-1) || info || i); and every shorter output is a prefix.
+ */
+static void
+test_expand_blocks(void **state)
+{
+	static const size_t lens[] = { 1, 31, 32, 33, 63, 64, 65, 100, 4096,
+		HKDF_OUTBYTES_MAX - 1 };
+	uint8_t prk[40], info[50], t[32 + sizeof(info) + 1], want[32];
+	uint8_t *okm, *part;
+	size_t i, tlen = 0;
+
+	(void)state;
+	seq(prk, sizeof(prk), 0x11);
+	seq(info, sizeof(info), 0x70);
+	assert_non_null(okm = malloc(HKDF_OUTBYTES_MAX));
+	assert_non_null(part = malloc(HKDF_OUTBYTES_MAX));
+	assert_int_equal(hkdf_expand(okm, HKDF_OUTBYTES_MAX, prk, sizeof(prk),
+	                     info, sizeof(info)),
+	    0);
+	for (i = 1; i <= HKDF_OUTBYTES_MAX / 32; i++) {
+		memcpy(t + tlen, info, sizeof(info));
+		t[tlen + sizeof(info)] = (uint8_t)i;
+		assert_int_equal(mac_hmac_sha256(want, prk, sizeof(prk), t,
+		                     tlen + sizeof(info) + 1),
+		    0);
+		assert_memory_equal(okm + 32 * (i - 1), want, 32);
+		memcpy(t, want, 32);
+		tlen = 32;
+	}
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		memset(part, 0, HKDF_OUTBYTES_MAX);
+		assert_int_equal(hkdf_expand(part, lens[i], prk, sizeof(prk),
+		                     info, sizeof(info)),
+		    0);
+		assert_memory_equal(part, okm, lens[i]);
+		assert_true(
+		    is_zero(part + lens[i], HKDF_OUTBYTES_MAX - lens[i]));
+	}
+	/* Extract is HMAC(salt, IKM), a 65-byte salt (hashed first) too. */
+	{
+		uint8_t salt[65], ikm[20], prk1[32];
+
+		seq(salt, sizeof(salt), 0x30);
+		seq(ikm, sizeof(ikm), 0x90);
+		assert_int_equal(
+		    hkdf_extract(prk1, salt, sizeof(salt), ikm, sizeof(ikm)),
+		    0);
+		assert_int_equal(
+		    mac_hmac_sha256(want, salt, sizeof(salt), ikm, sizeof(ikm)),
+		    0);
+		assert_memory_equal(prk1, want, 32);
+	}
+	free(part);
+	free(okm);
+}
+
 int
 main(void)
 {
@@ -226,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_rfc5869_case3),
 		cmocka_unit_test(test_empty_ikm),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_expand_blocks),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

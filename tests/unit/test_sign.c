@@ -1,6 +1,7 @@
 /*
  * test_sign.c: Ed25519 against RFC 8032 section 7.1, domain separation,
- * bit flips, context checks.
+ * bit flips, context checks; the imported key objects (sign_key,
+ * sign_pub) against the one-shot functions, tampering, threads.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cryptgate/sign.h"
@@ -236,6 +239,247 @@ test_bad_context(void **state)
 	assert_int_equal(sign_verify(sig, "ctx", NULL, 1, pk), -1);
 }
 
+/*
+ * The key objects give byte-identical signatures to sign_detached (Ed25519
+ * is deterministic), for the RFC 8032 keys and messages of every size
+ * class (empty, small, at and past the on-stack buffer of sign.c, 1 KiB).
+ */
+static void
+check_key_equal(const uint8_t sk[static 32], const uint8_t pk[static 32])
+{
+	static const size_t lens[] = { 0, 1, 2, 100, 1019, 1020, 1021, 1022,
+		5000 };
+	struct sign_key *key;
+	struct sign_pub *pub;
+	uint8_t got_pk[32], sig1[64], sig2[64], *m, *framed;
+	size_t i, j;
+
+	assert_non_null(key = sign_key_new(sk));
+	assert_non_null(pub = sign_pub_new(pk));
+	sign_key_public(key, got_pk);
+	assert_memory_equal(got_pk, pk, 32);
+	assert_memory_equal(sign_pub_key(pub), pk, 32);
+	assert_non_null(m = malloc(5000));
+	assert_non_null(framed = malloc(4 + 5000));
+	for (j = 0; j < 5000; j++)
+		m[j] = (uint8_t)(j * 7 + 1);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		assert_int_equal(
+		    sign_key_detached(sig1, "ctx", m, lens[i], key), 0);
+		assert_int_equal(sign_detached(sig2, "ctx", m, lens[i], sk), 0);
+		assert_memory_equal(sig1, sig2, 64);
+		/* ... and both are Ed25519 over ctx || 0x00 || m. */
+		memcpy(framed, "ctx", 4);
+		memcpy(framed + 4, m, lens[i]);
+		assert_int_equal(
+		    sign_detached_pure(sig2, framed, 4 + lens[i], sk), 0);
+		assert_memory_equal(sig1, sig2, 64);
+		assert_int_equal(sign_verify(sig1, "ctx", m, lens[i], pk), 0);
+		assert_int_equal(
+		    sign_pub_verify(sig1, "ctx", m, lens[i], pub), 0);
+		if (lens[i] > 0) {
+			assert_int_equal(
+			    sign_pub_verify(sig1, "ctx", m, lens[i] - 1, pub),
+			    -1);
+		}
+	}
+	/* The empty message as NULL. */
+	assert_int_equal(sign_key_detached(sig1, "ctx", NULL, 0, key), 0);
+	assert_int_equal(sign_detached(sig2, "ctx", NULL, 0, sk), 0);
+	assert_memory_equal(sig1, sig2, 64);
+	assert_int_equal(sign_pub_verify(sig1, "ctx", NULL, 0, pub), 0);
+	free(framed);
+	free(m);
+	sign_pub_free(pub);
+	sign_key_free(key);
+}
+
+static void
+test_key_objects(void **state)
+{
+	uint8_t sk[32], pk[32];
+
+	(void)state;
+	unhex(sk, 32,
+	    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+	unhex(pk, 32,
+	    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+	check_key_equal(sk, pk);
+	unhex(sk, 32,
+	    "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7");
+	unhex(pk, 32,
+	    "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025");
+	check_key_equal(sk, pk);
+	assert_int_equal(sign_keypair(pk, sk), 0);
+	check_key_equal(sk, pk);
+}
+
+/* Tampering is caught through the imported public key as through pk. */
+static void
+test_pub_bit_flips(void **state)
+{
+	struct sign_key *key;
+	struct sign_pub *pub, *other;
+	uint8_t pk[32], sk[32], pk2[32], sk2[32], sig[64], m[40];
+	size_t i;
+	int b;
+
+	(void)state;
+	assert_int_equal(sign_keypair(pk, sk), 0);
+	assert_int_equal(sign_keypair(pk2, sk2), 0);
+	assert_non_null(key = sign_key_new(sk));
+	assert_non_null(pub = sign_pub_new(pk));
+	assert_non_null(other = sign_pub_new(pk2));
+	for (i = 0; i < sizeof(m); i++)
+		m[i] = (uint8_t)(i * 5);
+	assert_int_equal(sign_key_detached(sig, "flip", m, sizeof(m), key), 0);
+	assert_int_equal(sign_pub_verify(sig, "flip", m, sizeof(m), pub), 0);
+	assert_int_equal(sign_pub_verify(sig, "flip", m, sizeof(m), other), -1);
+	assert_int_equal(sign_pub_verify(sig, "flop", m, sizeof(m), pub), -1);
+	assert_int_equal(sign_pub_verify(sig, "fli", m, sizeof(m), pub), -1);
+	for (i = 0; i < sizeof(sig); i++)
+		for (b = 0; b < 8; b++) {
+			sig[i] ^= (uint8_t)(1u << b);
+			assert_int_equal(
+			    sign_pub_verify(sig, "flip", m, sizeof(m), pub),
+			    -1);
+			sig[i] ^= (uint8_t)(1u << b);
+		}
+	for (i = 0; i < sizeof(m); i++)
+		for (b = 0; b < 8; b++) {
+			m[i] ^= (uint8_t)(1u << b);
+			assert_int_equal(
+			    sign_pub_verify(sig, "flip", m, sizeof(m), pub),
+			    -1);
+			m[i] ^= (uint8_t)(1u << b);
+		}
+	/* The object still verifies after all those failures. */
+	assert_int_equal(sign_pub_verify(sig, "flip", m, sizeof(m), pub), 0);
+	sign_pub_free(other);
+	sign_pub_free(pub);
+	sign_key_free(key);
+}
+
+static void
+test_key_bad_args(void **state)
+{
+	char ctx65[SIGN_CTXBYTES_MAX + 2];
+	struct sign_key *key;
+	struct sign_pub *pub;
+	uint8_t pk[32], sk[32], sig[64], bad[32];
+	static const uint8_t m[] = "m";
+
+	(void)state;
+	memset(ctx65, 'x', SIGN_CTXBYTES_MAX + 1);
+	ctx65[SIGN_CTXBYTES_MAX + 1] = '\0';
+	assert_int_equal(sign_keypair(pk, sk), 0);
+	assert_non_null(key = sign_key_new(sk));
+	assert_non_null(pub = sign_pub_new(pk));
+
+	/* Bad contexts, NULL message, no key: refused, signature zeroed. */
+	memset(sig, 0xaa, sizeof(sig));
+	assert_int_equal(sign_key_detached(sig, "", m, sizeof(m), key), -1);
+	assert_true(is_zero(sig, sizeof(sig)));
+	memset(sig, 0xaa, sizeof(sig));
+	assert_int_equal(sign_key_detached(sig, ctx65, m, sizeof(m), key), -1);
+	assert_true(is_zero(sig, sizeof(sig)));
+	memset(sig, 0xaa, sizeof(sig));
+	assert_int_equal(sign_key_detached(sig, NULL, m, sizeof(m), key), -1);
+	assert_true(is_zero(sig, sizeof(sig)));
+	memset(sig, 0xaa, sizeof(sig));
+	assert_int_equal(sign_key_detached(sig, "ctx", NULL, 1, key), -1);
+	assert_true(is_zero(sig, sizeof(sig)));
+	memset(sig, 0xaa, sizeof(sig));
+	assert_int_equal(sign_key_detached(sig, "ctx", m, sizeof(m), NULL), -1);
+	assert_true(is_zero(sig, sizeof(sig)));
+
+	assert_int_equal(sign_key_detached(sig, "ctx", m, sizeof(m), key), 0);
+	assert_int_equal(sign_pub_verify(sig, "ctx", m, sizeof(m), pub), 0);
+	assert_int_equal(sign_pub_verify(sig, "", m, sizeof(m), pub), -1);
+	assert_int_equal(sign_pub_verify(sig, ctx65, m, sizeof(m), pub), -1);
+	assert_int_equal(sign_pub_verify(sig, NULL, m, sizeof(m), pub), -1);
+	assert_int_equal(sign_pub_verify(sig, "ctx", NULL, 1, pub), -1);
+	assert_int_equal(sign_pub_verify(sig, "ctx", m, sizeof(m), NULL), -1);
+
+	/* A key that is no point imports but verifies nothing. */
+	memset(bad, 0xff, sizeof(bad));
+	sign_pub_free(pub);
+	assert_non_null(pub = sign_pub_new(bad));
+	assert_int_equal(sign_pub_verify(sig, "ctx", m, sizeof(m), pub), -1);
+	assert_int_equal(sign_verify(sig, "ctx", m, sizeof(m), bad), -1);
+
+	sign_pub_free(pub);
+	sign_key_free(key);
+	sign_key_free(NULL);
+	sign_pub_free(NULL);
+}
+
+/* Threads share one key object of each kind. */
+#define THREADS 4
+#define ROUNDS 25
+
+struct thr_arg {
+	const struct sign_key *key;
+	const struct sign_pub *pub;
+	const uint8_t (*want)[64];
+	int failures;
+};
+
+static void *
+thr_main(void *arg)
+{
+	struct thr_arg *a = arg;
+	uint8_t sig[64], m[8];
+	int i;
+
+	for (i = 0; i < ROUNDS; i++) {
+		memset(m, i, sizeof(m));
+		if (sign_key_detached(sig, "thr", m, sizeof(m), a->key) != 0 ||
+		    memcmp(sig, a->want[i], 64) != 0 ||
+		    sign_pub_verify(sig, "thr", m, sizeof(m), a->pub) != 0)
+			a->failures++;
+		sig[0] ^= 1;
+		if (sign_pub_verify(sig, "thr", m, sizeof(m), a->pub) != -1)
+			a->failures++;
+	}
+	return (NULL);
+}
+
+static void
+test_key_threads(void **state)
+{
+	struct thr_arg args[THREADS];
+	pthread_t thr[THREADS];
+	uint8_t pk[32], sk[32], want[ROUNDS][64], m[8];
+	struct sign_key *key;
+	struct sign_pub *pub;
+	int i;
+
+	(void)state;
+	assert_int_equal(sign_keypair(pk, sk), 0);
+	for (i = 0; i < ROUNDS; i++) {
+		memset(m, i, sizeof(m));
+		assert_int_equal(
+		    sign_detached(want[i], "thr", m, sizeof(m), sk), 0);
+	}
+	assert_non_null(key = sign_key_new(sk));
+	assert_non_null(pub = sign_pub_new(pk));
+	for (i = 0; i < THREADS; i++) {
+		args[i].key = key;
+		args[i].pub = pub;
+		args[i].want = (const uint8_t(*)[64])want;
+		args[i].failures = 0;
+		assert_int_equal(
+		    pthread_create(&thr[i], NULL, thr_main, &args[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(thr[i], NULL), 0);
+		assert_int_equal(args[i].failures, 0);
+	}
+	sign_pub_free(pub);
+	sign_key_free(key);
+}
+
 int
 main(void)
 {
@@ -246,6 +490,10 @@ main(void)
 		cmocka_unit_test(test_context_separation),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_bad_context),
+		cmocka_unit_test(test_key_objects),
+		cmocka_unit_test(test_pub_bit_flips),
+		cmocka_unit_test(test_key_bad_args),
+		cmocka_unit_test(test_key_threads),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

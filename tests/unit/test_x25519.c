@@ -1,6 +1,6 @@
 /*
  * test_x25519.c: X25519 against RFC 7748 sections 5.2 and 6.1, low-order
- * points, key generation.
+ * points, key generation; the same for imported keys (struct x25519_key).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,36 +143,38 @@ test_keypair(void **state)
  * libsodium/Wycheproof blocklist): 0, 1, the two points of order 8, p-1, p,
  * p+1, and 0 and 1 with the ignored top bit set.
  */
+static const char *const low_order[] = {
+	"00000000000000000000000000000000000000000000000000000000000000"
+	"00",
+	"01000000000000000000000000000000000000000000000000000000000000"
+	"00",
+	"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b8"
+	"00",
+	"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11"
+	"57",
+	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	"7f",
+	"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	"7f",
+	"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	"7f",
+	"00000000000000000000000000000000000000000000000000000000000000"
+	"80",
+	"01000000000000000000000000000000000000000000000000000000000000"
+	"80",
+};
+
+/* The one-shot x25519 with the points above. */
 static void
 test_low_order(void **state)
 {
-	static const char *const pts[] = {
-		"00000000000000000000000000000000000000000000000000000000000000"
-		"00",
-		"01000000000000000000000000000000000000000000000000000000000000"
-		"00",
-		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b8"
-		"00",
-		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f11"
-		"57",
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-		"7f",
-		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-		"7f",
-		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
-		"7f",
-		"00000000000000000000000000000000000000000000000000000000000000"
-		"80",
-		"01000000000000000000000000000000000000000000000000000000000000"
-		"80",
-	};
 	uint8_t pk[32], sk[32], u[32], out[32];
 	size_t i;
 
 	(void)state;
 	assert_int_equal(x25519_keypair(pk, sk), 0);
-	for (i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
-		unhex(u, 32, pts[i]);
+	for (i = 0; i < sizeof(low_order) / sizeof(low_order[0]); i++) {
+		unhex(u, 32, low_order[i]);
 		memset(out, 0xaa, sizeof(out));
 		assert_int_equal(x25519(out, sk, u), -1);
 		assert_true(is_zero(out, sizeof(out)));
@@ -181,6 +183,118 @@ test_low_order(void **state)
 	/* And a good peer still works afterwards. */
 	assert_int_equal(x25519(out, sk, pk), 0);
 	assert_false(is_zero(out, sizeof(out)));
+}
+
+/* The key objects against RFC 7748 and the one-shot functions. */
+static void
+test_key_rfc7748(void **state)
+{
+	uint8_t a_sk[32], a_pk[32], b_sk[32], b_pk[32], want[32];
+	uint8_t k[32], u[32], pk[32], s1[32], s2[32];
+	struct x25519_key *a, *b, *kk;
+
+	(void)state;
+	unhex(a_sk, 32,
+	    "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	unhex(a_pk, 32,
+	    "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+	unhex(b_sk, 32,
+	    "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	unhex(b_pk, 32,
+	    "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	unhex(want, 32,
+	    "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	assert_non_null(a = x25519_key_new(a_sk));
+	assert_non_null(b = x25519_key_new(b_sk));
+	x25519_key_public(a, pk);
+	assert_memory_equal(pk, a_pk, 32);
+	x25519_key_public(b, pk);
+	assert_memory_equal(pk, b_pk, 32);
+	assert_int_equal(x25519_key_derive(s1, a, b_pk), 0);
+	assert_int_equal(x25519_key_derive(s2, b, a_pk), 0);
+	assert_memory_equal(s1, want, 32);
+	assert_memory_equal(s2, want, 32);
+	/* A key serves many exchanges. */
+	assert_int_equal(x25519_key_derive(s1, a, b_pk), 0);
+	assert_memory_equal(s1, want, 32);
+
+	/* Section 5.2, top bit of u set. */
+	unhex(k, 32,
+	    "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
+	unhex(u, 32,
+	    "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
+	unhex(want, 32,
+	    "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
+	assert_non_null(kk = x25519_key_new(k));
+	assert_int_equal(x25519_key_derive(s1, kk, u), 0);
+	assert_memory_equal(s1, want, 32);
+	assert_int_equal(x25519(s2, k, u), 0);
+	assert_memory_equal(s2, want, 32);
+
+	x25519_key_free(kk);
+	x25519_key_free(b);
+	x25519_key_free(a);
+	x25519_key_free(NULL);
+}
+
+static void
+test_key_generate(void **state)
+{
+	struct x25519_key *a, *b, *c;
+	uint8_t a_pk[32], b_pk[32], c_pk[32], p_pk[32], p_sk[32];
+	uint8_t s1[32], s2[32];
+
+	(void)state;
+	assert_non_null(a = x25519_key_generate());
+	assert_non_null(b = x25519_key_generate());
+	x25519_key_public(a, a_pk);
+	x25519_key_public(b, b_pk);
+	assert_memory_not_equal(a_pk, b_pk, 32);
+	assert_int_equal(x25519_key_derive(s1, a, b_pk), 0);
+	assert_int_equal(x25519_key_derive(s2, b, a_pk), 0);
+	assert_memory_equal(s1, s2, 32);
+	assert_false(is_zero(s1, 32));
+
+	/* Cached and one-shot exchanges agree with a raw key pair. */
+	assert_int_equal(x25519_keypair(p_pk, p_sk), 0);
+	assert_non_null(c = x25519_key_new(p_sk));
+	x25519_key_public(c, c_pk);
+	assert_memory_equal(c_pk, p_pk, 32);
+	assert_int_equal(x25519_key_derive(s1, c, a_pk), 0);
+	assert_int_equal(x25519(s2, p_sk, a_pk), 0);
+	assert_memory_equal(s1, s2, 32);
+	assert_int_equal(x25519_key_derive(s2, a, p_pk), 0);
+	assert_memory_equal(s1, s2, 32);
+	/* A different peer, a different secret. */
+	assert_int_equal(x25519_key_derive(s2, c, b_pk), 0);
+	assert_memory_not_equal(s1, s2, 32);
+	x25519_key_free(c);
+	x25519_key_free(b);
+	x25519_key_free(a);
+}
+
+static void
+test_key_low_order(void **state)
+{
+	struct x25519_key *k;
+	uint8_t pk[32], sk[32], u[32], out[32];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(x25519_keypair(pk, sk), 0);
+	assert_non_null(k = x25519_key_new(sk));
+	for (i = 0; i < sizeof(low_order) / sizeof(low_order[0]); i++) {
+		unhex(u, 32, low_order[i]);
+		memset(out, 0xaa, sizeof(out));
+		assert_int_equal(x25519_key_derive(out, k, u), -1);
+		assert_true(is_zero(out, sizeof(out)));
+	}
+	memset(out, 0xaa, sizeof(out));
+	assert_int_equal(x25519_key_derive(out, NULL, pk), -1);
+	assert_true(is_zero(out, sizeof(out)));
+	assert_int_equal(x25519_key_derive(out, k, pk), 0);
+	assert_false(is_zero(out, sizeof(out)));
+	x25519_key_free(k);
 }
 
 int
@@ -192,6 +306,9 @@ main(void)
 		cmocka_unit_test(test_rfc7748_6_1),
 		cmocka_unit_test(test_keypair),
 		cmocka_unit_test(test_low_order),
+		cmocka_unit_test(test_key_rfc7748),
+		cmocka_unit_test(test_key_generate),
+		cmocka_unit_test(test_key_low_order),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,6 +1,8 @@
 /*
- * digest.c: SHA-256 through OpenSSL 3 EVP.
+ * digest.c: SHA-256 through OpenSSL 3 EVP, with the digest fetched once
+ * (EVP_sha256() would fetch it again on every use).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,19 +22,44 @@ struct digest_ctx {
 /* A valid pointer for empty inputs. */
 static const uint8_t digest_empty[1];
 
+/* A fetched EVP_MD is safe to share between threads. */
+static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
+static EVP_MD *digest_md;
+
+static void
+fetch_md(void)
+{
+	digest_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	ERR_clear_error();
+}
+
+/* The SHA-256 implementation, or NULL (logged as ${who}). */
+static const EVP_MD *
+get_md(const char *who)
+{
+	if (pthread_once(&digest_once, fetch_md) != 0 || digest_md == NULL) {
+		log_warnx("%s: SHA-256 not available in OpenSSL", who);
+		return (NULL);
+	}
+	return (digest_md);
+}
+
 int
 digest_sha256(
     uint8_t out[static DIGEST_SHA256BYTES], const void *m, size_t mlen)
 {
+	const EVP_MD *md;
 	unsigned int outlen = 0;
 
+	if ((md = get_md("digest_sha256")) == NULL)
+		goto err0;
 	if (m == NULL && mlen == 0)
 		m = digest_empty;
 	if (m == NULL) {
 		log_warnx("digest_sha256: NULL input");
 		goto err0;
 	}
-	if (EVP_Digest(m, mlen, out, &outlen, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(m, mlen, out, &outlen, md, NULL) != 1 ||
 	    outlen != DIGEST_SHA256BYTES) {
 		log_warnx("digest_sha256: EVP_Digest failed");
 		ERR_clear_error();
@@ -53,7 +80,10 @@ struct digest_ctx *
 digest_new(void)
 {
 	struct digest_ctx *d;
+	const EVP_MD *md;
 
+	if ((md = get_md("digest_new")) == NULL)
+		goto err0;
 	if ((d = malloc(sizeof(*d))) == NULL) {
 		log_warn("digest_new");
 		goto err0;
@@ -63,8 +93,8 @@ digest_new(void)
 		log_warnx("digest_new: EVP_MD_CTX_new failed");
 		goto err1;
 	}
-	if (EVP_DigestInit_ex(d->md, EVP_sha256(), NULL) != 1) {
-		log_warnx("digest_new: EVP_DigestInit_ex failed");
+	if (EVP_DigestInit_ex2(d->md, md, NULL) != 1) {
+		log_warnx("digest_new: EVP_DigestInit_ex2 failed");
 		goto err2;
 	}
 

@@ -35,6 +35,10 @@ struct hostkey {
 	uint8_t seal_sk[X25519_SECRETBYTES]; /* HOSTKEY_X25519 */
 	struct rsa_key *rsa; /* HOSTKEY_RSA */
 	struct hostpub pub; /* derived from the above */
+	/* The keys above imported once (derive_public): signing and opening
+	 * then cost no public key computation. */
+	struct sign_key *sign;
+	struct x25519_key *seal; /* HOSTKEY_X25519 */
 };
 
 /* A PEM block as PEM_read_bio_ex returns it (secure heap). */
@@ -56,6 +60,8 @@ hostkey_new(enum hostkey_type type)
 	}
 	hk->type = type;
 	hk->rsa = NULL;
+	hk->sign = NULL;
+	hk->seal = NULL;
 	return (hk);
 }
 
@@ -65,10 +71,15 @@ hostkey_free(struct hostkey *hk)
 	if (hk == NULL)
 		return;
 	rsa_key_free(hk->rsa);
+	sign_key_free(hk->sign);
+	x25519_key_free(hk->seal);
 	secret_free(hk, sizeof(*hk));
 }
 
-/* Derive ${hk}->pub from the private keys. */
+/*
+ * Import the private keys of ${hk} (once: hostkey_sign and hostkey_open use
+ * them) and derive ${hk}->pub from them.
+ */
 static int
 derive_public(struct hostkey *hk)
 {
@@ -76,11 +87,16 @@ derive_public(struct hostkey *hk)
 
 	memset(pub, 0, sizeof(*pub));
 	pub->type = hk->type;
-	if (sign_public(pub->sign_pk, hk->sign_sk))
+	sign_key_free(hk->sign);
+	x25519_key_free(hk->seal);
+	hk->seal = NULL;
+	if ((hk->sign = sign_key_new(hk->sign_sk)) == NULL)
 		goto err0;
+	sign_key_public(hk->sign, pub->sign_pk);
 	if (hk->type == HOSTKEY_X25519) {
-		if (x25519_public(pub->seal_pk, hk->seal_sk))
+		if ((hk->seal = x25519_key_new(hk->seal_sk)) == NULL)
 			goto err0;
+		x25519_key_public(hk->seal, pub->seal_pk);
 		pub->seal_pklen = X25519_PUBLICBYTES;
 	} else if (rsa_key_spki_der(hk->rsa, pub->seal_pk, sizeof(pub->seal_pk),
 	               &pub->seal_pklen))
@@ -563,7 +579,7 @@ int
 hostkey_sign(const struct hostkey *hk, uint8_t sig[static SIGN_BYTES],
     const char *ctx, const uint8_t *m, size_t mlen)
 {
-	return (sign_detached(sig, ctx, m, mlen, hk->sign_sk));
+	return (sign_key_detached(sig, ctx, m, mlen, hk->sign));
 }
 
 /* hostkey_open for an RSA host. */
@@ -598,8 +614,8 @@ hostkey_open(const struct hostkey *hk, uint8_t *m, size_t msize, size_t *mlen,
 	} else {
 		if (clen < HPKE_OVERHEAD || msize < clen - HPKE_OVERHEAD)
 			goto err0;
-		if (hpke_open(
-		        m, c, clen, info, infolen, aad, aadlen, hk->seal_sk))
+		if (hpke_open_key(
+		        m, c, clen, info, infolen, aad, aadlen, hk->seal))
 			goto err0;
 		*mlen = clen - HPKE_OVERHEAD;
 	}

@@ -139,8 +139,12 @@ labeled_expand(uint8_t *out, size_t outlen, const uint8_t prk[static HPKE_NH],
 	return (rc);
 }
 
-int
-hpke_derive_keypair(uint8_t pk[static X25519_PUBLICBYTES],
+/*
+ * DeriveKeyPair (RFC 9180 section 7.1.3) up to the private key: ${sk} from
+ * ${ikm}.  Return 0 or -1 (logged).
+ */
+static int
+derive_sk(
     uint8_t sk[static X25519_SECRETBYTES], const uint8_t *ikm, size_t ikmlen)
 {
 	struct hpke_suite s;
@@ -154,8 +158,7 @@ hpke_derive_keypair(uint8_t pk[static X25519_PUBLICBYTES],
 	}
 	suite_kem(&s);
 	if (labeled_extract(prk, &s, NULL, 0, "dkp_prk", ikm, ikmlen) ||
-	    labeled_expand(sk, X25519_SECRETBYTES, prk, &s, "sk", NULL, 0) ||
-	    x25519_public(pk, sk))
+	    labeled_expand(sk, X25519_SECRETBYTES, prk, &s, "sk", NULL, 0))
 		goto err1;
 	secret_wipe(prk, sizeof(prk));
 
@@ -164,6 +167,26 @@ hpke_derive_keypair(uint8_t pk[static X25519_PUBLICBYTES],
 
 err1:
 	secret_wipe(prk, sizeof(prk));
+	secret_wipe(sk, X25519_SECRETBYTES);
+err0:
+
+	/* Failure! */
+	return (-1);
+}
+
+int
+hpke_derive_keypair(uint8_t pk[static X25519_PUBLICBYTES],
+    uint8_t sk[static X25519_SECRETBYTES], const uint8_t *ikm, size_t ikmlen)
+{
+	if (derive_sk(sk, ikm, ikmlen))
+		goto err0;
+	if (x25519_public(pk, sk))
+		goto err1;
+
+	/* Success! */
+	return (0);
+
+err1:
 	secret_wipe(sk, X25519_SECRETBYTES);
 err0:
 
@@ -355,6 +378,7 @@ hpke_setup_sender(uint8_t enc[static HPKE_ENCBYTES],
     const struct hpke_params *params)
 {
 	struct hpke_ctx *ctx = NULL;
+	struct x25519_key *kE = NULL, *kS = NULL;
 	uint8_t skE[X25519_SECRETBYTES], pkE[X25519_PUBLICBYTES];
 	uint8_t pkS[X25519_PUBLICBYTES], dh[2 * X25519_SHAREDBYTES];
 	uint8_t ss[HPKE_NSECRET];
@@ -364,20 +388,30 @@ hpke_setup_sender(uint8_t enc[static HPKE_ENCBYTES],
 		goto err0;
 	auth = is_auth(params->mode);
 
-	/* Encap / AuthEncap (RFC 9180 section 4.1). */
+	/*
+	 * Encap / AuthEncap (RFC 9180 section 4.1).  The ephemeral key stays
+	 * an imported key from its generation to the exchange: one scalar
+	 * multiplication for pkE, one for the exchange.
+	 */
 	if (params->ikmE != NULL) {
-		if (hpke_derive_keypair(
-		        pkE, skE, params->ikmE, params->ikmElen))
-			goto err0;
-	} else if (x25519_keypair(pkE, skE))
-		goto err0;
-	if (auth && x25519_public(pkS, params->skS))
+		if (derive_sk(skE, params->ikmE, params->ikmElen))
+			goto err1;
+		kE = x25519_key_new(skE);
+	} else
+		kE = x25519_key_generate();
+	if (kE == NULL)
 		goto err1;
-	if (x25519(dh, skE, pkR)) {
+	x25519_key_public(kE, pkE);
+	if (auth) {
+		if ((kS = x25519_key_new(params->skS)) == NULL)
+			goto err1;
+		x25519_key_public(kS, pkS);
+	}
+	if (x25519_key_derive(dh, kE, pkR)) {
 		log_warnx("hpke_setup_sender: bad recipient public key");
 		goto err1;
 	}
-	if (auth && x25519(dh + X25519_SHAREDBYTES, params->skS, pkR)) {
+	if (auth && x25519_key_derive(dh + X25519_SHAREDBYTES, kS, pkR)) {
 		log_warnx("hpke_setup_sender: bad recipient public key");
 		goto err1;
 	}
@@ -391,6 +425,8 @@ hpke_setup_sender(uint8_t enc[static HPKE_ENCBYTES],
 	secret_wipe(ss, sizeof(ss));
 	secret_wipe(dh, sizeof(dh));
 	secret_wipe(skE, sizeof(skE));
+	x25519_key_free(kS);
+	x25519_key_free(kE);
 
 	/* Success! */
 	return (ctx);
@@ -399,6 +435,8 @@ err1:
 	secret_wipe(ss, sizeof(ss));
 	secret_wipe(dh, sizeof(dh));
 	secret_wipe(skE, sizeof(skE));
+	x25519_key_free(kS);
+	x25519_key_free(kE);
 err0:
 
 	/* Failure! */
@@ -406,9 +444,8 @@ err0:
 }
 
 struct hpke_ctx *
-hpke_setup_receiver(const uint8_t enc[static HPKE_ENCBYTES],
-    const uint8_t skR[static X25519_SECRETBYTES],
-    const struct hpke_params *params)
+hpke_setup_receiver_key(const uint8_t enc[static HPKE_ENCBYTES],
+    const struct x25519_key *kR, const struct hpke_params *params)
 {
 	struct hpke_ctx *ctx = NULL;
 	uint8_t pkR[X25519_PUBLICBYTES], dh[2 * X25519_SHAREDBYTES];
@@ -417,17 +454,20 @@ hpke_setup_receiver(const uint8_t enc[static HPKE_ENCBYTES],
 
 	if (check_params(params, false, "hpke_setup_receiver"))
 		goto err0;
+	if (kR == NULL) {
+		log_warnx("hpke_setup_receiver: no key");
+		goto err0;
+	}
 	auth = is_auth(params->mode);
 
 	/*
 	 * Decap / AuthDecap (RFC 9180 section 4.1).  A low-order ${enc} or
-	 * pkS makes x25519 fail: peer input, not logged.
+	 * pkS makes the exchange fail: peer input, not logged.
 	 */
-	if (x25519_public(pkR, skR))
-		goto err0;
-	if (x25519(dh, skR, enc))
+	x25519_key_public(kR, pkR);
+	if (x25519_key_derive(dh, kR, enc))
 		goto err1;
-	if (auth && x25519(dh + X25519_SHAREDBYTES, skR, params->pkS))
+	if (auth && x25519_key_derive(dh + X25519_SHAREDBYTES, kR, params->pkS))
 		goto err1;
 	if (kem_shared_secret(ss, dh,
 	        auth ? 2 * X25519_SHAREDBYTES : X25519_SHAREDBYTES, enc, pkR,
@@ -448,6 +488,23 @@ err0:
 
 	/* Failure! */
 	return (NULL);
+}
+
+struct hpke_ctx *
+hpke_setup_receiver(const uint8_t enc[static HPKE_ENCBYTES],
+    const uint8_t skR[static X25519_SECRETBYTES],
+    const struct hpke_params *params)
+{
+	struct x25519_key *kR;
+	struct hpke_ctx *ctx;
+
+	if (check_params(params, false, "hpke_setup_receiver"))
+		return (NULL);
+	if ((kR = x25519_key_new(skR)) == NULL)
+		return (NULL);
+	ctx = hpke_setup_receiver_key(enc, kR, params);
+	x25519_key_free(kR);
+	return (ctx);
 }
 
 /*
@@ -604,9 +661,9 @@ err0:
 }
 
 int
-hpke_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *info,
+hpke_open_key(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *info,
     size_t infolen, const uint8_t *aad, size_t aadlen,
-    const uint8_t skR[static X25519_SECRETBYTES])
+    const struct x25519_key *kR)
 {
 	struct hpke_params p;
 	struct hpke_ctx *ctx = NULL;
@@ -619,7 +676,7 @@ hpke_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *info,
 	p.aead = HPKE_AEAD_CHACHA20POLY1305;
 	p.info = info;
 	p.infolen = infolen;
-	if ((ctx = hpke_setup_receiver(c, skR, &p)) == NULL)
+	if ((ctx = hpke_setup_receiver_key(c, kR, &p)) == NULL)
 		goto err1;
 	if (hpke_ctx_open(
 	        ctx, m, c + HPKE_ENCBYTES, clen - HPKE_ENCBYTES, aad, aadlen))
@@ -637,4 +694,25 @@ err0:
 
 	/* Failure! */
 	return (-1);
+}
+
+int
+hpke_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *info,
+    size_t infolen, const uint8_t *aad, size_t aadlen,
+    const uint8_t skR[static X25519_SECRETBYTES])
+{
+	struct x25519_key *kR;
+	int rc;
+
+	/* Too short to hold enc and a tag: peer input, nothing to zero. */
+	if (c == NULL || clen < HPKE_OVERHEAD)
+		return (-1);
+	if ((kR = x25519_key_new(skR)) == NULL) {
+		if (m != NULL)
+			secret_wipe(m, clen - HPKE_OVERHEAD);
+		return (-1);
+	}
+	rc = hpke_open_key(m, c, clen, info, infolen, aad, aadlen, kR);
+	x25519_key_free(kR);
+	return (rc);
 }

@@ -1,8 +1,10 @@
 /*
- * x25519.c: X25519 (RFC 7748) on raw keys through OpenSSL 3 EVP_PKEY.
+ * x25519.c: X25519 (RFC 7748) on raw keys through OpenSSL 3 EVP_PKEY; every
+ * exchange is made by x25519_key_derive.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -46,67 +48,109 @@ err0:
 	return (-1);
 }
 
-int
-x25519_public(uint8_t pk[static X25519_PUBLICBYTES],
-    const uint8_t sk[static X25519_SECRETBYTES])
+/* An imported private key and its public key. */
+struct x25519_key {
+	EVP_PKEY *pkey;
+	uint8_t pk[X25519_PUBLICBYTES];
+};
+
+/*
+ * Wrap ${pkey} (owned by the result, freed on error) with its public key.
+ * Return the key or NULL (logged as ${who}).
+ */
+static struct x25519_key *
+key_wrap(const char *who, EVP_PKEY *pkey)
+{
+	struct x25519_key *key;
+	size_t pklen = X25519_PUBLICBYTES;
+
+	if ((key = calloc(1, sizeof(*key))) == NULL) {
+		log_warn("%s: calloc", who);
+		goto err0;
+	}
+	key->pkey = pkey;
+	if (EVP_PKEY_get_raw_public_key(pkey, key->pk, &pklen) != 1 ||
+	    pklen != X25519_PUBLICBYTES) {
+		log_warnx("%s: cannot export the public key", who);
+		goto err1;
+	}
+
+	/* Success! */
+	return (key);
+
+err1:
+	x25519_key_free(key); /* and ${pkey} */
+	pkey = NULL;
+err0:
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+
+	/* Failure! */
+	return (NULL);
+}
+
+struct x25519_key *
+x25519_key_new(const uint8_t sk[static X25519_SECRETBYTES])
 {
 	EVP_PKEY *pkey;
-	size_t pklen = X25519_PUBLICBYTES;
 
 	if ((pkey = EVP_PKEY_new_raw_private_key(
 	         EVP_PKEY_X25519, NULL, sk, X25519_SECRETBYTES)) == NULL) {
-		log_warnx("x25519_public: cannot import the private key");
-		goto err0;
+		log_warnx("x25519_key_new: cannot import the private key");
+		ERR_clear_error();
+		return (NULL);
 	}
-	if (EVP_PKEY_get_raw_public_key(pkey, pk, &pklen) != 1 ||
-	    pklen != X25519_PUBLICBYTES) {
-		log_warnx("x25519_public: cannot export the public key");
-		goto err1;
+	return (key_wrap("x25519_key_new", pkey));
+}
+
+struct x25519_key *
+x25519_key_generate(void)
+{
+	EVP_PKEY *pkey;
+
+	if ((pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519")) == NULL) {
+		log_warnx("x25519_key_generate: key generation failed");
+		ERR_clear_error();
+		return (NULL);
 	}
-	EVP_PKEY_free(pkey);
+	return (key_wrap("x25519_key_generate", pkey));
+}
 
-	/* Success! */
-	return (0);
-
-err1:
-	EVP_PKEY_free(pkey);
-err0:
-	ERR_clear_error();
-	secret_wipe(pk, X25519_PUBLICBYTES);
-
-	/* Failure! */
-	return (-1);
+void
+x25519_key_public(
+    const struct x25519_key *key, uint8_t pk[static X25519_PUBLICBYTES])
+{
+	memcpy(pk, key->pk, X25519_PUBLICBYTES);
 }
 
 int
-x25519(uint8_t shared[static X25519_SHAREDBYTES],
-    const uint8_t sk[static X25519_SECRETBYTES],
-    const uint8_t pk[static X25519_PUBLICBYTES])
+x25519_key_derive(uint8_t shared[static X25519_SHAREDBYTES],
+    const struct x25519_key *key, const uint8_t pk[static X25519_PUBLICBYTES])
 {
-	EVP_PKEY *priv, *peer;
+	EVP_PKEY *peer;
 	EVP_PKEY_CTX *pctx;
 	uint8_t out[X25519_SHAREDBYTES];
 	uint8_t acc = 0;
 	size_t outlen = sizeof(out), i;
 
-	if ((priv = EVP_PKEY_new_raw_private_key(
-	         EVP_PKEY_X25519, NULL, sk, X25519_SECRETBYTES)) == NULL) {
-		log_warnx("x25519: cannot import the private key");
+	if (key == NULL) {
+		log_warnx("x25519_key_derive: no key");
 		goto err0;
 	}
 	if ((peer = EVP_PKEY_new_raw_public_key(
 	         EVP_PKEY_X25519, NULL, pk, X25519_PUBLICBYTES)) == NULL) {
 		log_warnx("x25519: cannot import the public key");
-		goto err1;
+		goto err0;
 	}
-	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL)) == NULL) {
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL)) ==
+	    NULL) {
 		log_warnx("x25519: EVP_PKEY_CTX_new_from_pkey failed");
-		goto err2;
+		goto err1;
 	}
 	if (EVP_PKEY_derive_init(pctx) != 1 ||
 	    EVP_PKEY_derive_set_peer(pctx, peer) != 1) {
 		log_warnx("x25519: cannot set up the key exchange");
-		goto err3;
+		goto err2;
 	}
 
 	/*
@@ -116,27 +160,24 @@ x25519(uint8_t shared[static X25519_SHAREDBYTES],
 	 */
 	if (EVP_PKEY_derive(pctx, out, &outlen) != 1 ||
 	    outlen != X25519_SHAREDBYTES)
-		goto err3;
+		goto err2;
 	for (i = 0; i < sizeof(out); i++)
 		acc |= out[i];
 	if (acc == 0)
-		goto err3;
+		goto err2;
 
 	memcpy(shared, out, sizeof(out));
 	secret_wipe(out, sizeof(out));
 	EVP_PKEY_CTX_free(pctx);
 	EVP_PKEY_free(peer);
-	EVP_PKEY_free(priv);
 
 	/* Success! */
 	return (0);
 
-err3:
-	EVP_PKEY_CTX_free(pctx);
 err2:
-	EVP_PKEY_free(peer);
+	EVP_PKEY_CTX_free(pctx);
 err1:
-	EVP_PKEY_free(priv);
+	EVP_PKEY_free(peer);
 err0:
 	ERR_clear_error();
 	secret_wipe(out, sizeof(out));
@@ -144,4 +185,45 @@ err0:
 
 	/* Failure! */
 	return (-1);
+}
+
+void
+x25519_key_free(struct x25519_key *key)
+{
+	if (key == NULL)
+		return;
+	EVP_PKEY_free(key->pkey);
+	free(key);
+}
+
+int
+x25519_public(uint8_t pk[static X25519_PUBLICBYTES],
+    const uint8_t sk[static X25519_SECRETBYTES])
+{
+	struct x25519_key *key;
+
+	if ((key = x25519_key_new(sk)) == NULL) {
+		secret_wipe(pk, X25519_PUBLICBYTES);
+		return (-1);
+	}
+	x25519_key_public(key, pk);
+	x25519_key_free(key);
+	return (0);
+}
+
+int
+x25519(uint8_t shared[static X25519_SHAREDBYTES],
+    const uint8_t sk[static X25519_SECRETBYTES],
+    const uint8_t pk[static X25519_PUBLICBYTES])
+{
+	struct x25519_key *key;
+	int rc;
+
+	if ((key = x25519_key_new(sk)) == NULL) {
+		secret_wipe(shared, X25519_SHAREDBYTES);
+		return (-1);
+	}
+	rc = x25519_key_derive(shared, key, pk);
+	x25519_key_free(key);
+	return (rc);
 }
