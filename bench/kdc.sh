@@ -175,7 +175,7 @@ for ((run = 1; run <= RUNS; run++)); do
   # The peer, right after (runs interleaved, so both see the same machine).
   if [[ $KRB5 != 0 ]]; then
     echo "run $run: MIT krb5kdc (bench/peers/krb5kdc.sh) ..." >&2; rm -f "$W/krb5.run"
-    KEEP= RAW= RUNS=1 DURATION=$DURATION THREADS=$THREADS MODES=as,tgs WORKERS=$KRB5_WORKERS \
+    KEEP='' RAW='' RUNS=1 DURATION=$DURATION THREADS=$THREADS MODES=as,tgs WORKERS=$KRB5_WORKERS \
       RESULTS=$W/krb5.run bash "$ROOT/bench/peers/krb5kdc.sh" >"$W/krb5.out" 2>&1 ||
       { echo "kdc.sh: krb5kdc.sh failed:" >&2; tail -20 "$W/krb5.out" >&2; }
     cat "$W/krb5.run" >>"$W/krb5.results" 2>/dev/null || true
