@@ -12,6 +12,7 @@
 # cache, a revoked key refused after the cache TTL, KDC down (cached keys
 # work, unknown identities refused with a clear log line).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gw-lib.sh"
 
 T=$TMPDIR_T
 ECHO=$BUILD/tests/helpers/echo
@@ -35,16 +36,6 @@ free_port() {
 			echo "$p"
 			return 0
 		fi
-	done
-	return 1
-}
-
-# wait_listen PID PORT: until process PID listens on PORT (5 s).
-wait_listen() {
-	for _ in $(seq 1 50); do
-		ss -Hltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1," && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.1
 	done
 	return 1
 }
@@ -517,45 +508,7 @@ if [ ! -x "$CG_KDCD" ]; then
 	skip "gateways with a KDC" "cryptgate-kdcd not built"
 	done_testing
 fi
-K=$T/kdc
-mkdir -p "$K"
-KPORT=$(free_port)
-cat >"$K/kdc.conf" <<EOF
-[kdc]
-name = kdc1
-listen = 127.0.0.1:$KPORT
-database = kdc.db
-signing_key = kdc.key
-master_key = master.key
-EOF
-setup_ok=true
-"$CG" kdc init -f "$K/kdc.conf" >"$K/init.out" 2>&1 || setup_ok=false
-for h in alice bob; do
-	mkdir -p "$T/$h"
-	"$CG" keygen -t x25519 -c "$h" -o "$T/$h/$h" >/dev/null 2>&1 ||
-	    setup_ok=false
-	cat >"$T/$h/$h.conf" <<EOF
-[host]
-name = $h
-key = $h.key
-[kdc]
-name = kdc1
-address = 127.0.0.1:$KPORT
-public_key = $K/kdc.pub
-timeout = 2s
-EOF
-	"$CG" kdc host add -f "$K/kdc.conf" --addr 127.0.0.1 "$T/$h/$h.pub" \
-	    >/dev/null 2>&1 || setup_ok=false
-done
-"$CG" kdc policy allow -f "$K/kdc.conf" alice bob web >/dev/null 2>&1 ||
-    setup_ok=false
-BOB=$(cut -d' ' -f3 "$T/bob/bob.pub")
-ALICE=$(cut -d' ' -f3 "$T/alice/alice.pub")
-printf '[peer bob]\nid = %s\n' "$BOB" >>"$T/alice/alice.conf"
-"$CG_KDCD" -d -f "$K/kdc.conf" >"$K/kdcd.log" 2>&1 &
-KDCD=$!
-cleanup_pid "$KDCD"
-wait_listen "$KDCD" "$KPORT" || setup_ok=false
+gw_kdc_setup
 if ! $setup_ok; then
 	fail "KDC, hosts alice and bob, policy alice -> bob web"
 	sed 's/^/#   /' "$K/init.out" "$K/kdcd.log" | head -20

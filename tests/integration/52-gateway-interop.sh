@@ -17,6 +17,7 @@
 # key.  A peer whose binary is missing is skipped with the reason.
 # CG_KEEP=DIR keeps a copy of the test directory (logs) in DIR.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gw-lib.sh"
 
 T=$TMPDIR_T
 [ -n "${CG_KEEP:-}" ] && cleanup_cmd "rm -rf $CG_KEEP; cp -r $T $CG_KEEP"
@@ -51,15 +52,6 @@ free_port() {
 wait_port() {
 	for _ in $(seq 1 50); do
 		[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# wait_listen PID PORT: until process PID listens on PORT (5 s).
-wait_listen() {
-	for _ in $(seq 1 50); do
-		ss -Hltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1," && return 0
-		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
@@ -107,45 +99,7 @@ if [ ! -x "$CG_KDCD" ]; then
 	skip "gateway interop" "cryptgate-kdcd not built"
 	done_testing
 fi
-K=$T/kdc
-mkdir -p "$K"
-KPORT=$(free_port) || { fail "free port"; done_testing; }
-cat >"$K/kdc.conf" <<EOF
-[kdc]
-name = kdc1
-listen = 127.0.0.1:$KPORT
-database = kdc.db
-signing_key = kdc.key
-master_key = master.key
-EOF
-setup_ok=true
-"$CG" kdc init -f "$K/kdc.conf" >"$K/init.out" 2>&1 || setup_ok=false
-for h in alice bob; do
-	mkdir -p "$T/$h"
-	"$CG" keygen -t x25519 -c "$h" -o "$T/$h/$h" >/dev/null 2>&1 ||
-	    setup_ok=false
-	cat >"$T/$h/$h.conf" <<EOF
-[host]
-name = $h
-key = $h.key
-[kdc]
-name = kdc1
-address = 127.0.0.1:$KPORT
-public_key = $K/kdc.pub
-timeout = 2s
-EOF
-	"$CG" kdc host add -f "$K/kdc.conf" --addr 127.0.0.1 "$T/$h/$h.pub" \
-	    >/dev/null 2>&1 || setup_ok=false
-done
-"$CG" kdc policy allow -f "$K/kdc.conf" alice bob web >/dev/null 2>&1 ||
-    setup_ok=false
-BOB=$(cut -d' ' -f3 "$T/bob/bob.pub")
-ALICE=$(cut -d' ' -f3 "$T/alice/alice.pub")
-printf '[peer bob]\nid = %s\n' "$BOB" >>"$T/alice/alice.conf"
-"$CG_KDCD" -d -f "$K/kdc.conf" >"$K/kdcd.log" 2>&1 &
-KDCD=$!
-cleanup_pid "$KDCD"
-wait_listen "$KDCD" "$KPORT" || setup_ok=false
+gw_kdc_setup
 # The key: alice asks for one with bob for "web", as stunnel users do.
 "$CG" request -f "$T/alice/alice.conf" --peer bob --service web \
     --client-addr 127.0.0.1 -o "$T/key.cfg" >"$T/request.out" 2>&1 ||

@@ -24,6 +24,7 @@
 # CG_KEEP=DIR keeps a copy of the test directory (logs) in DIR;
 # CG_NJUNK=N changes the 5,000.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gw-lib.sh"
 
 T=$TMPDIR_T
 [ -n "${CG_KEEP:-}" ] && cleanup_cmd "rm -rf $CG_KEEP; cp -r $T $CG_KEEP"
@@ -59,14 +60,6 @@ free_port() {
 			echo "$p"
 			return 0
 		fi
-	done
-	return 1
-}
-wait_listen() {
-	for _ in $(seq 1 50); do
-		ss -Hltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1," && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.1
 	done
 	return 1
 }
@@ -522,46 +515,9 @@ if [ ! -x "$CG_KDCD" ] || ! command -v socat >/dev/null; then
 	    "cryptgate-kdcd not built or socat not installed"
 	done_testing
 fi
-K=$T/kdc
-mkdir -p "$K"
-KPORT=$(free_port) && KS=$(free_port) && L1=$(free_port) && L2=$(free_port) &&
+gw_kdc_setup
+KS=$(free_port) && L1=$(free_port) && L2=$(free_port) &&
     RELAY=$(free_port) || { fail "free ports"; done_testing; }
-cat >"$K/kdc.conf" <<EOF
-[kdc]
-name = kdc1
-listen = 127.0.0.1:$KPORT
-database = kdc.db
-signing_key = kdc.key
-master_key = master.key
-EOF
-setup_ok=true
-"$CG" kdc init -f "$K/kdc.conf" >"$K/init.out" 2>&1 || setup_ok=false
-for h in alice bob; do
-	mkdir -p "$T/$h"
-	"$CG" keygen -t x25519 -c "$h" -o "$T/$h/$h" >/dev/null 2>&1 ||
-	    setup_ok=false
-	cat >"$T/$h/$h.conf" <<EOF
-[host]
-name = $h
-key = $h.key
-[kdc]
-name = kdc1
-address = 127.0.0.1:$KPORT
-public_key = $K/kdc.pub
-timeout = 2s
-EOF
-	"$CG" kdc host add -f "$K/kdc.conf" --addr 127.0.0.1 "$T/$h/$h.pub" \
-	    >/dev/null 2>&1 || setup_ok=false
-done
-"$CG" kdc policy allow -f "$K/kdc.conf" alice bob web >/dev/null 2>&1 ||
-    setup_ok=false
-BOB=$(cut -d' ' -f3 "$T/bob/bob.pub")
-ALICE=$(cut -d' ' -f3 "$T/alice/alice.pub")
-printf '[peer bob]\nid = %s\n' "$BOB" >>"$T/alice/alice.conf"
-"$CG_KDCD" -d -f "$K/kdc.conf" >"$K/kdcd.log" 2>&1 &
-KDCD=$!
-cleanup_pid "$KDCD"
-wait_listen "$KDCD" "$KPORT" || setup_ok=false
 "$CG" request -f "$T/alice/alice.conf" --peer bob --service web \
     --client-addr 127.0.0.1 -o "$T/alice.cfg" >"$T/request.out" 2>&1 ||
     setup_ok=false

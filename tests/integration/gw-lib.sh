@@ -1,0 +1,58 @@
+# tests/integration/gw-lib.sh: helpers shared by the gateway scenarios
+# (51-53); source it after lib.sh.  The scenario defines free_port and $T.
+
+# wait_listen PID PORT: until process PID listens on PORT (5 s).
+wait_listen() {
+	for _ in $(seq 1 50); do
+		ss -Hltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1," && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# gw_kdc_setup: a KDC in $T/kdc ($K, port $KPORT, pid $KDCD) with hosts
+# alice and bob ($T/NAME/NAME.conf; ids in $ALICE and $BOB; alice knows
+# [peer bob]) and the policy "alice may get keys for bob, service web".
+# Sets setup_ok=false if any step failed.
+gw_kdc_setup() {
+	K=$T/kdc
+	mkdir -p "$K"
+	KPORT=$(free_port) || { fail "free port"; done_testing; }
+cat >"$K/kdc.conf" <<EOF
+[kdc]
+name = kdc1
+listen = 127.0.0.1:$KPORT
+database = kdc.db
+signing_key = kdc.key
+master_key = master.key
+EOF
+setup_ok=true
+"$CG" kdc init -f "$K/kdc.conf" >"$K/init.out" 2>&1 || setup_ok=false
+for h in alice bob; do
+	mkdir -p "$T/$h"
+	"$CG" keygen -t x25519 -c "$h" -o "$T/$h/$h" >/dev/null 2>&1 ||
+	    setup_ok=false
+	cat >"$T/$h/$h.conf" <<EOF
+[host]
+name = $h
+key = $h.key
+[kdc]
+name = kdc1
+address = 127.0.0.1:$KPORT
+public_key = $K/kdc.pub
+timeout = 2s
+EOF
+	"$CG" kdc host add -f "$K/kdc.conf" --addr 127.0.0.1 "$T/$h/$h.pub" \
+	    >/dev/null 2>&1 || setup_ok=false
+done
+"$CG" kdc policy allow -f "$K/kdc.conf" alice bob web >/dev/null 2>&1 ||
+    setup_ok=false
+BOB=$(cut -d' ' -f3 "$T/bob/bob.pub")
+ALICE=$(cut -d' ' -f3 "$T/alice/alice.pub")
+printf '[peer bob]\nid = %s\n' "$BOB" >>"$T/alice/alice.conf"
+"$CG_KDCD" -d -f "$K/kdc.conf" >"$K/kdcd.log" 2>&1 &
+KDCD=$!
+cleanup_pid "$KDCD"
+wait_listen "$KDCD" "$KPORT" || setup_ok=false
+}
