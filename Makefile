@@ -98,12 +98,14 @@ define prog_rule
 $(BUILD)/bin/$(1): $(2:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $$(@D)
 	@[ "$(V)" != 0 ] || echo "  LD      $$@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARDEN) $(LDSAN) $(LDFLAGS) -o $$@ $$^ $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARDEN) $(LDSAN) $(LDFLAGS) -o $$@ $$^ $(LIBS) $(3)
 endef
 $(eval $(call prog_rule,cryptgate,$(TOOL_SRCS)))
 $(eval $(call prog_rule,cryptgate-kdcd,$(KDCD_SRCS)))
 $(eval $(call prog_rule,cryptgate-gatewayd,$(GWD_SRCS)))
-$(eval $(call prog_rule,cryptgate-pktd,$(PKTD_SRCS)))
+# Only cryptgate-pktd (src/pktd/nfq.c) uses libnetfilter_queue.
+PKTD_PKGS := libnetfilter_queue libmnl
+$(eval $(call prog_rule,cryptgate-pktd,$(PKTD_SRCS),$(shell $(PKG_CONFIG) --libs $(PKTD_PKGS))))
 
 TEST_CFLAGS = $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
 	-Wno-missing-prototypes -DCG_SRCDIR='"$(CURDIR)"'
@@ -128,6 +130,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $(LDSAN) -o $@ $< $(LIB) $(LIBS)
 
 # gcc-built replayers: fuzz target + fuzz/replay_main.c, run over the corpus.
+# (gcc writes one .d for two sources: name what the targets include.)
+$(BUILD)/fuzz/replay_ftp: src/gatewayd/ftp.c src/gatewayd/ftp.h
+$(BUILD)/fuzz/replay_pkt: $(wildcard src/pktd/*.c src/pktd/*.h)
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(@D)
 	@[ "$(V)" != 0 ] || echo "  REPLAY  $@"

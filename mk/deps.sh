@@ -5,9 +5,11 @@
 set -eu
 
 # Build: compiler, pkg-config and the libraries (see docs/STYLE.md, "Dependencies").
-BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev"
+BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev libnetfilter-queue-dev libmnl-dev"
 # Tests: unit framework, JSON for the known-answer vectors, real peers.
 TEST_PKGS="libcmocka-dev libcjson-dev openssl sqlite3 iproute2 procps psmisc stunnel4 socat gnutls-bin iptables util-linux"
+# FTP through the gateways (tests/integration/54-55), packets (60-).
+TEST_PKGS="$TEST_PKGS vsftpd curl lftp tnftp iperf3 tcpdump"
 # Fuzzing and lint (make fuzz, make lint, make format-check).
 TOOL_PKGS="clang libclang-rt-14-dev cppcheck clang-tidy clang-format git"
 
@@ -32,6 +34,16 @@ if [ "$(id -u)" != 0 ]; then
 	SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as vsftpd would start their service on install: a
+# policy-rc.d that says no (only while we install, only if none exists).
+prc=/usr/sbin/policy-rc.d
+ours=""
+if [ ! -e "$prc" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$prc" >/dev/null
+	$SUDO chmod 755 "$prc"
+	ours=1
+fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ -z "$ours" ] || $SUDO rm -f "$prc"

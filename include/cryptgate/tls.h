@@ -164,6 +164,17 @@ int tls_shutdown(struct tls_conn *conn) CG_WUR;
  */
 const char *tls_conn_identity(const struct tls_conn *conn);
 
+#define TLS_EXPORTBYTES_MAX 64
+/**
+ * tls_conn_export(conn, out, outlen, label, context, contextlen): the
+ * TLS 1.3 exporter (RFC 8446 section 7.5) of the established ${conn}:
+ * ${outlen} (1..TLS_EXPORTBYTES_MAX) bytes for ${label} and ${context}
+ * into ${out}, equal at both ends of the connection and unique to it.
+ * The output is secret if used as a key.  Return 0 or -1.
+ */
+int tls_conn_export(const struct tls_conn *conn, uint8_t *out, size_t outlen,
+    const char *label, const uint8_t *context, size_t contextlen) CG_WUR;
+
 /**
  * tls_conn_cipher(conn): the negotiated suite name, e.g.
  * "TLS_AES_128_GCM_SHA256", or NULL before the handshake completed.

@@ -20,6 +20,7 @@
 #define CRYPTGATE_GATEWAYD_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,11 +62,16 @@ enum stat_id {
 	ST_BYTES_OUT, /* plaintext, to the connecting side */
 	ST_BACKEND_FAIL, /* connect to the backend / remote gateway failed */
 	ST_RESETS, /* connections ended by an error or a reset */
+	ST_FTP_DATA, /* FTP data connections carried */
+	ST_FTP_REFUSED, /* FTP commands refused (bounce, LPRT, AUTH, ...) */
+	ST_FTP_HIJACK, /* FTP data connections from a wrong address */
 	ST_COUNT
 };
 
 struct stats_svc;
 struct keyslot;
+struct ftpsess;
+struct ftpdata;
 struct worker;
 struct gwconf;
 
@@ -75,6 +81,7 @@ struct service {
 	const char *name;
 	const char *kdc_service; /* "service", or the section name */
 	enum gw_role role;
+	bool ftp; /* protocol = ftp */
 	const struct conf_addr *listen;
 	size_t nlisten;
 	struct sockaddr_storage target; /* backend or connect, resolved */
@@ -185,6 +192,8 @@ struct conn {
 	bool psk_given; /* server: a key was handed to TLS */
 	bool lookup_called; /* server: the PSK callback ran */
 	enum stat_id refusal; /* server: why the key was refused, or 0 */
+	struct ftpsess *ftp; /* an FTP control connection (ftpgw.c) */
+	struct ftpdata *data; /* an FTP data connection (ftpdata.c) */
 	char name[SOCK_ADDRSTRLEN];
 };
 
@@ -308,6 +317,66 @@ int relay_side_start(struct conn *c, int i) CG_WUR;
 int relay_deadline(struct conn *c, uint64_t ms) CG_WUR;
 /** relay_free_all(w): reset every connection of ${w}. */
 void relay_free_all(struct worker *w);
+/**
+ * relay_adopt(w, svc, fd, peer, peerlen, d): like relay_accept, for the
+ * FTP data connection ${d} (taken over, also on failure).
+ */
+void relay_adopt(struct worker *w, struct service *svc, int fd,
+    const struct sockaddr_storage *peer, socklen_t peerlen, struct ftpdata *d);
+/**
+ * relay_read(c, i, p, len, why): read from s[${i}] into ${p}: > 0 bytes,
+ * 0 (would block, or end of stream: ->rdone), -1 error (${*why}).
+ */
+ssize_t relay_read(
+    struct conn *c, int i, uint8_t *p, size_t len, const char **why);
+/** relay_bufs(c): make sure ${c} has both relay buffers.  0 or -1. */
+int relay_bufs(struct conn *c) CG_WUR;
+
+/* ftpgw.c: FTP control connections. */
+/**
+ * ftpgw_start(c): ${c}, of an FTP service, starts relaying: set up its
+ * control-channel state.  Return 0 or -1 (logged).
+ */
+int ftpgw_start(struct conn *c) CG_WUR;
+/**
+ * ftpgw_pull(c, d, progress, why): read what s[${d}] has and pass it
+ * through the FTP control-channel filter into the relay buffers.  Return
+ * 0 (set ${*progress} if anything moved), or -1 (${*why}).
+ */
+int ftpgw_pull(struct conn *c, int d, bool *progress, const char **why);
+/** ftpgw_drained(c, d): nothing of direction ${d} waits in the filter. */
+bool ftpgw_drained(const struct conn *c, int d);
+/** ftpgw_free(c): ${c}'s FTP state (its data listener closed). */
+void ftpgw_free(struct conn *c);
+/**
+ * ftpgw_urgent(c, d, len): if the first ${*len} bytes of b[${d}] hold the
+ * Telnet DM byte of an ABOR, cut ${*len} to end with it and return true:
+ * they go out with MSG_OOB (then call ftpgw_urgent_sent).
+ */
+bool ftpgw_urgent(const struct conn *c, int d, size_t *len);
+/** ftpgw_urgent_sent(c): the urgent byte went out. */
+void ftpgw_urgent_sent(struct conn *c);
+/** ftpgw_touch(fs, now): a data connection of ${fs} moved bytes. */
+void ftpgw_touch(struct ftpsess *fs, uint64_t now);
+
+/* ftpdata.c: FTP data connections. */
+/** ftpdata_start(c): service_start for the data connection ${c}. */
+void ftpdata_start(struct conn *c);
+/** ftpdata_event(c, i): service_event for the data connection ${c}. */
+void ftpdata_event(struct conn *c, int i);
+/** ftpdata_connected(c): service_connected for the data connection. */
+void ftpdata_connected(struct conn *c);
+/** ftpdata_timeout(c): service_timeout for the data connection. */
+void ftpdata_timeout(struct conn *c);
+/** ftpdata_psk(c, identity, idlen, psk): the PSK lookup of ${c}. */
+enum tls_psk_status ftpdata_psk(struct conn *c, const uint8_t *identity,
+    size_t idlen, uint8_t psk[static TLS_PSKBYTES]);
+/** ftpdata_free(d): free ${d} (wiping its key).  NULL: no-op. */
+void ftpdata_free(struct ftpdata *d);
+/** ftpdata_bind(c, fd): bind ${fd} to ${c}'s source address.  0 or -1. */
+int ftpdata_bind(struct conn *c, int fd) CG_WUR;
+/** ftpdata_session(c): the control session of the data connection. */
+struct ftpsess *ftpdata_session(const struct conn *c);
 
 /* service.c */
 /** service_start(c): the role's first step for the new ${c}. */

@@ -294,10 +294,13 @@ svc_load(struct gwconf *cf, struct service *svc, const struct conf_section *sec)
 		    svc->name, WIRE_SERVICE_MAX);
 		return (-1);
 	}
-	if (strcmp(conf_get_str(sec, "protocol"), "tcp") != 0) {
-		log_warnx("[service %s] protocol %s is not supported yet (only "
-		          "tcp)",
-		    svc->name, conf_get_str(sec, "protocol"));
+	svc->ftp = strcmp(conf_get_str(sec, "protocol"), "ftp") == 0;
+	if (svc->ftp && svc->role == ROLE_TRANSPARENT) {
+		/* A 229 reply names no address: the client would connect to
+		 * the original destination, which nothing redirects. */
+		log_warnx("[service %s] protocol ftp needs role server or "
+		          "client (not transparent)",
+		    svc->name);
 		return (-1);
 	}
 	svc->listen = conf_get_addrs(sec, "listen", &svc->nlisten);
@@ -401,8 +404,9 @@ contexts(struct gwconf *cf)
 
 	for (i = 0; i < cf->nsvcs; i++) {
 		kdc |= gwconf_uses_kdc(&cf->svcs[i]);
-		srv |= cf->svcs[i].role == ROLE_SERVER;
-		cli |= cf->svcs[i].role != ROLE_SERVER;
+		/* FTP data connections go both ways: both contexts. */
+		srv |= cf->svcs[i].role == ROLE_SERVER || cf->svcs[i].ftp;
+		cli |= cf->svcs[i].role != ROLE_SERVER || cf->svcs[i].ftp;
 	}
 	if (kdc) {
 		if (cf->hostconf == NULL) {

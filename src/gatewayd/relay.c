@@ -81,6 +81,10 @@ conn_free(struct conn *c, bool reset)
 	int i;
 
 	keys_unwait(c);
+	if (c->ftp != NULL)
+		ftpgw_free(c);
+	ftpdata_free(c->data);
+	c->data = NULL;
 	for (i = 0; i < 2; i++) {
 		side_close(w, &c->s[i], reset);
 		buf_release(c, &c->b[i]);
@@ -186,9 +190,10 @@ relay_side_start(struct conn *c, int i)
 	    c->w->el, &s->io, EVLOOP_IN | EVLOOP_OUT | EVLOOP_EDGE));
 }
 
-void
-relay_accept(struct worker *w, struct service *svc, int fd,
-    const struct sockaddr_storage *peer, socklen_t peerlen)
+/* Admit and start the connection ${fd} (owned); ${d}: FTP data (owned). */
+static void
+conn_start(struct worker *w, struct service *svc, int fd,
+    const struct sockaddr_storage *peer, socklen_t peerlen, struct ftpdata *d)
 {
 	struct gwconf *cf = svc->cf;
 	struct linger l = { 1, 0 };
@@ -198,6 +203,7 @@ relay_accept(struct worker *w, struct service *svc, int fd,
 
 	if (!stats_admit(svc->st, cf->max_conns, svc->max_conns, peer,
 	        svc->max_per_client, &counted)) {
+		ftpdata_free(d);
 		stats_add(svc->st, w->id, ST_REFUSED, 1);
 		log_ratelimited(&w->rl, LOG_WARNING,
 		    "[%s] %s: connection refused: connection limit reached",
@@ -211,11 +217,13 @@ relay_accept(struct worker *w, struct service *svc, int fd,
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_ratelimited(&w->rl, LOG_WARNING, "out of memory");
 		stats_release(svc->st, peer, counted);
+		ftpdata_free(d);
 		close(fd);
 		return;
 	}
 	c->w = w;
 	c->svc = svc;
+	c->data = d;
 	gwconf_ref(cf);
 	c->counted_client = counted;
 	memcpy(&c->peer, peer, peerlen);
@@ -246,6 +254,20 @@ relay_accept(struct worker *w, struct service *svc, int fd,
 	service_start(c);
 }
 
+void
+relay_accept(struct worker *w, struct service *svc, int fd,
+    const struct sockaddr_storage *peer, socklen_t peerlen)
+{
+	conn_start(w, svc, fd, peer, peerlen, NULL);
+}
+
+void
+relay_adopt(struct worker *w, struct service *svc, int fd,
+    const struct sockaddr_storage *peer, socklen_t peerlen, struct ftpdata *d)
+{
+	conn_start(w, svc, fd, peer, peerlen, d);
+}
+
 int
 relay_connect(
     struct conn *c, const struct sockaddr *sa, socklen_t salen, int mark)
@@ -268,6 +290,10 @@ relay_connect(
 		goto fail;
 	}
 	(void)sock_set_nodelay(fd);
+	if (c->data != NULL && ftpdata_bind(c, fd)) {
+		close(fd);
+		goto fail;
+	}
 	if (connect(fd, sa, salen) == -1 && errno != EINPROGRESS) {
 		log_ratelimited(&c->w->rl, LOG_WARNING,
 		    "[%s] %s: connecting to the %s failed: %s", c->svc->name,
@@ -337,9 +363,30 @@ side_read(struct side *s, uint8_t *p, size_t len, const char **why)
 	return (-1);
 }
 
+ssize_t
+relay_read(struct conn *c, int i, uint8_t *p, size_t len, const char **why)
+{
+	return (side_read(&c->s[i], p, len, why));
+}
+
+int
+relay_bufs(struct conn *c)
+{
+	size_t cap = c->svc->cf->bufsize;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (c->b[i].p == NULL &&
+		    (c->b[i].p = loop_buf_get(c->w, cap)) == NULL)
+			return (-1);
+	}
+	return (0);
+}
+
 /* Write from ${p}: > 0 bytes taken, 0 would block, -1 error. */
 static ssize_t
-side_write(struct side *s, const uint8_t *p, size_t len, const char **why)
+side_write(
+    struct side *s, const uint8_t *p, size_t len, int flags, const char **why)
 {
 	ssize_t n;
 
@@ -369,7 +416,7 @@ side_write(struct side *s, const uint8_t *p, size_t len, const char **why)
 		}
 	}
 	do {
-		n = send(s->fd, p, len, MSG_NOSIGNAL);
+		n = send(s->fd, p, len, MSG_NOSIGNAL | flags);
 	} while (n == -1 && errno == EINTR);
 	if (n > 0) {
 		/* A short write: the socket buffer is full. */
@@ -429,18 +476,37 @@ flow(struct conn *c, int d, bool *progress, const char **why)
 
 	for (;;) {
 		while (b->len > 0 && (dst->ready & dst->wneed)) {
-			if ((n = side_write(dst, b->p + b->off, b->len, why)) ==
-			    -1)
+			size_t wl = b->len;
+			int oob = 0;
+
+			/* FTP: a Telnet Synch (ABOR) goes out urgent. */
+			if (c->ftp != NULL && dst->tls == NULL &&
+			    ftpgw_urgent(c, d, &wl))
+				oob = MSG_OOB;
+			if ((n = side_write(
+			         dst, b->p + b->off, wl, oob, why)) == -1)
 				return (-1);
 			if (n == 0)
 				break;
+			if (oob != 0 && (size_t)n == wl)
+				ftpgw_urgent_sent(c);
 			b->off += (size_t)n;
 			b->len -= (size_t)n;
 			c->bytes[d] += (uint64_t)n;
 			*progress = true;
 		}
-		if (b->len == 0 && dst->wpend == 0)
+		if (b->len == 0 && dst->wpend == 0 && c->ftp == NULL)
 			buf_release(c, b);
+		if (c->ftp != NULL) {
+			bool more = false;
+
+			if (ftpgw_pull(c, d, &more, why))
+				return (-1);
+			if (!more)
+				break;
+			*progress = true;
+			continue;
+		}
 		if (src->rdone || !(src->ready & src->rneed))
 			break;
 		if (b->p == NULL && (b->p = loop_buf_get(c->w, cap)) == NULL) {
@@ -466,6 +532,7 @@ flow(struct conn *c, int d, bool *progress, const char **why)
 		*progress = true;
 	}
 	if (src->rdone && b->len == 0 && !dst->wdone &&
+	    (c->ftp == NULL || ftpgw_drained(c, d)) &&
 	    (dst->ready & dst->wneed)) {
 		if (side_shutdown(dst, why))
 			return (-1);
@@ -498,6 +565,8 @@ pump(struct conn *c)
 	} while (progress && ++rounds < PUMP_ROUNDS);
 	if (moved) {
 		c->last_ms = evloop_now(w->el);
+		if (c->data != NULL)
+			ftpgw_touch(ftpdata_session(c), c->last_ms);
 		stats_add(
 		    c->svc->st, w->id, ST_BYTES_IN, c->bytes[0] - before[0]);
 		stats_add(
@@ -527,6 +596,10 @@ relay_run(struct conn *c)
 		c->last_ms = evloop_now(c->w->el);
 		if (relay_deadline(c, c->svc->cf->idle_ms))
 			return;
+		if (c->svc->ftp && c->data == NULL && ftpgw_start(c)) {
+			relay_abort(c, "FTP setup failed");
+			return;
+		}
 	}
 	pump(c);
 }

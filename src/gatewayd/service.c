@@ -89,6 +89,8 @@ service_psk_lookup(void *arg, struct tls_conn *tc, const uint8_t *identity,
 	enum stat_id why = ST_HS_OTHER;
 
 	(void)arg;
+	if (c->data != NULL)
+		return (ftpdata_psk(c, identity, idlen, psk));
 	c->lookup_called = true;
 	if (idlen == 0 || idlen > TLS_IDENTITYBYTES_MAX) {
 		c->refusal = ST_HS_MALFORMED;
@@ -353,6 +355,10 @@ service_start(struct conn *c)
 {
 	struct service *svc = c->svc;
 
+	if (c->data != NULL) {
+		ftpdata_start(c);
+		return;
+	}
 	switch (svc->role) {
 	case ROLE_SERVER:
 		/* The TLS state comes with the first bytes (server_first). */
@@ -389,6 +395,10 @@ server_first(struct conn *c)
 void
 service_event(struct conn *c, int i)
 {
+	if (c->data != NULL) {
+		ftpdata_event(c, i);
+		return;
+	}
 	if (c->state != CS_HANDSHAKE)
 		return;
 	if (c->svc->role == ROLE_SERVER && i == 0 && c->s[0].tls == NULL)
@@ -402,6 +412,10 @@ service_event(struct conn *c, int i)
 void
 service_connected(struct conn *c)
 {
+	if (c->data != NULL) {
+		ftpdata_connected(c);
+		return;
+	}
 	if (c->svc->role == ROLE_SERVER) {
 		if (c->svc->proxy_protocol && proxy_header(c)) {
 			stats_add(c->svc->st, c->w->id, ST_BACKEND_FAIL, 1);
@@ -418,6 +432,10 @@ service_connected(struct conn *c)
 void
 service_timeout(struct conn *c)
 {
+	if (c->data != NULL) {
+		ftpdata_timeout(c);
+		return;
+	}
 	if (c->state == CS_CONNECT) {
 		stats_add(c->svc->st, c->w->id, ST_BACKEND_FAIL, 1);
 		log_ratelimited(&c->w->rl, LOG_WARNING,

@@ -65,6 +65,9 @@ static const char *const names[ST_COUNT] = {
 	[ST_BYTES_OUT] = "bytes_out",
 	[ST_BACKEND_FAIL] = "backend_failures",
 	[ST_RESETS] = "resets",
+	[ST_FTP_DATA] = "ftp_data",
+	[ST_FTP_REFUSED] = "ftp_refused",
+	[ST_FTP_HIJACK] = "ftp_hijack",
 };
 
 const char *
@@ -303,8 +306,9 @@ stats_format(char *buf, size_t size, const struct gwconf *cf)
 	    S.nworkers, stats_active(), cf->max_conns, keys_cache_count());
 	for (i = 0; i < cf->nsvcs; i++) {
 		svc = &cf->svcs[i];
-		ADD("service=%s role=%s active=%ld", svc->name,
-		    gwconf_role_name(svc->role), atomic_load(&svc->st->active));
+		ADD("service=%s role=%s protocol=%s active=%ld", svc->name,
+		    gwconf_role_name(svc->role), svc->ftp ? "ftp" : "tcp",
+		    atomic_load(&svc->st->active));
 		for (id = 0; id < ST_COUNT; id++)
 			ADD(" %s=%llu", names[id],
 			    (unsigned long long)sum(svc->st, (enum stat_id)id));

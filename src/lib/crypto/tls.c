@@ -763,6 +763,23 @@ tls_conn_identity(const struct tls_conn *conn)
 	return (conn->idlen > 0 ? conn->identity : NULL);
 }
 
+int
+tls_conn_export(const struct tls_conn *conn, uint8_t *out, size_t outlen,
+    const char *label, const uint8_t *context, size_t contextlen)
+{
+	if (!conn->established || conn->failed || outlen == 0 ||
+	    outlen > TLS_EXPORTBYTES_MAX)
+		return (-1);
+	if (SSL_export_keying_material(conn->ssl, out, outlen, label,
+	        strlen(label), context, contextlen, 1) != 1) {
+		OPENSSL_cleanse(out, outlen);
+		return (-1);
+	}
+
+	/* Success! */
+	return (0);
+}
+
 const char *
 tls_conn_cipher(const struct tls_conn *conn)
 {
