@@ -178,9 +178,19 @@ ftpgw_urgent_sent(struct conn *c)
 }
 
 bool
+ftpgw_ended(const struct conn *c, int d)
+{
+	return (d == 0 && c->ftp->ended);
+}
+
+bool
 ftpgw_drained(const struct conn *c, int d)
 {
-	return (c->ftp->rawlen[d] == 0 && (d == 1 || c->ftp->heldlen == 0));
+	const struct ftpsess *fs = c->ftp;
+
+	if (d == 1)
+		return (fs->rawlen[1] == 0 && !fs->end_reply);
+	return (fs->rawlen[0] == 0 && fs->heldlen == 0);
 }
 
 /* Room for ${n} more bytes at the end of b[${d}]; false: wait. */
@@ -491,11 +501,16 @@ filter(struct conn *c, int d, bool *progress, const char **why)
 				*why = "FTP reply line too long";
 				return (-1);
 			}
-			refuse(
-			    c, 500, "Command line too long", "overlong line");
-			/* End the session: no more commands. */
-			c->s[0].rdone = true;
+			/*
+			 * End the session: no more commands; the server sees
+			 * the end and closes, the client gets the 500 and the
+			 * end.  What the client still sends is read and
+			 * dropped, so that closing does not reset the 500.
+			 */
+			fs->ended = true;
+			fs->end_reply = true;
 			fs->rawlen[d] = 0;
+			fs->heldlen = 0;
 			return (0);
 		}
 		if (d == 0) {
@@ -517,6 +532,24 @@ ftpgw_pull(struct conn *c, int d, bool *progress, const char **why)
 	struct side *src = &c->s[d];
 	ssize_t n;
 
+	if (d == 0 && fs->ended) {
+		/* The 500, in its turn among the replies. */
+		if (fs->end_reply && room(c, 1, FTP_FMT_MAX) &&
+		    ((fs->greeted && fs->p.pcount == 0) || c->s[1].rdone)) {
+			refuse(
+			    c, 500, "Command line too long", "overlong line");
+			fs->end_reply = false;
+			*progress = true;
+		}
+		/* Drop what comes (bounded: one buffer per call). */
+		if (src->rdone || !(src->ready & src->rneed))
+			return (0);
+		n = relay_read(c, d, fs->raw[d], sizeof(fs->raw[d]), why);
+		if (n == -1)
+			return (-1);
+		*progress |= n > 0;
+		return (0);
+	}
 	if (filter(c, d, progress, why))
 		return (-1);
 	if (fs->rawlen[d] > 0 || src->rdone || !(src->ready & src->rneed))

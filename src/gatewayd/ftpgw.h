@@ -56,6 +56,8 @@ struct ftpsess {
 	   the greeting came and every command before it was answered, so
 	   that replies keep the order of the commands. */
 	bool greeted;
+	bool ended; /* commands ended (overlong line): input is dropped */
+	bool end_reply; /* the 500 for it is still to be sent */
 	/* The stream position (c->bytes[0]) of a Telnet DM byte to send
 	   urgent toward a plain server, if urg. */
 	bool urg;

@@ -344,6 +344,11 @@ int ftpgw_start(struct conn *c) CG_WUR;
  * 0 (set ${*progress} if anything moved), or -1 (${*why}).
  */
 int ftpgw_pull(struct conn *c, int d, bool *progress, const char **why);
+/**
+ * ftpgw_ended(c, d): direction ${d} was ended by the filter (an overlong
+ * command line): what s[${d}] still sends is read and dropped.
+ */
+bool ftpgw_ended(const struct conn *c, int d);
 /** ftpgw_drained(c, d): nothing of direction ${d} waits in the filter. */
 bool ftpgw_drained(const struct conn *c, int d);
 /** ftpgw_free(c): ${c}'s FTP state (its data listener closed). */

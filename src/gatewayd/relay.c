@@ -531,7 +531,8 @@ flow(struct conn *c, int d, bool *progress, const char **why)
 		b->len += (size_t)n;
 		*progress = true;
 	}
-	if (src->rdone && b->len == 0 && !dst->wdone &&
+	if ((src->rdone || (c->ftp != NULL && ftpgw_ended(c, d))) &&
+	    b->len == 0 && !dst->wdone &&
 	    (c->ftp == NULL || ftpgw_drained(c, d)) &&
 	    (dst->ready & dst->wneed)) {
 		if (side_shutdown(dst, why))

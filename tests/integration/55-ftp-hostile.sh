@@ -249,6 +249,30 @@ EOF
 	fi
 done
 
+# --- ABOR during a transfer: the urgent Telnet Synch reaches vsftpd -----------
+# The client stops reading the data connection, so vsftpd is stuck in its
+# write: it sees ABOR only through SIGURG (async_abor_enable), i.e. only if
+# the server-side gateway sends the urgent byte again.
+cat >"$T/abor.s" <<EOF
+> USER anonymous
+> TYPE I
+> PASV
+connect d $CB
+> RETR pub/down.bin
+sleep 1
+abor
+> NOOP
+> QUIT
+EOF
+FTPCTL_T=8 ctl abor
+if grep -qE '^ABOR (426 226|225|226)' "$T/abor.out" &&
+    grep -q '^REPLY 200' "$T/abor.out"; then
+	ok "ABOR during a stalled download: $(grep '^ABOR' "$T/abor.out") (the urgent byte crossed the gateways), the session goes on"
+else
+	fail "ABOR during a transfer"
+	sed 's/^/#   /' "$T/abor.out" | head -12
+fi
+
 # --- garbage and a 100 KB line ----------------------------------------------
 head -c 65536 /dev/urandom >"$T/garbage"
 printf 'USER anonymous\r\n' >"$T/long"
@@ -264,8 +288,12 @@ else
 	fail "garbage: gateways dead or not serving"
 	show "$T/srv.log" "$T/cli.log"
 fi
-if grep -qE '^END (eof|reset)' "$T/long.out" && alive && served; then
-	ok "a 100 KB control line: that session is closed ($(grep -E '^(REPLY [0-9]|END)' "$T/long.out" | tail -2 | tr '\n' ' ')), the gateways serve others"
+# The 500 comes after the replies before it (USER's 230) and is not lost
+# to a reset: the session ends with a clean end of stream.
+if grep -q '^LINE 230 ' "$T/long.out" &&
+    grep -A1 '^LINE 230 ' "$T/long.out" | grep -q '^LINE 500 ' &&
+    grep -qE '^END eof' "$T/long.out" && alive && served; then
+	ok "a 100 KB control line: 500 in its turn, then a clean end ($(grep -E '^(LINE 500|END)' "$T/long.out" | tr '\n' ' ')), the gateways serve others"
 else
 	fail "100 KB line: session not closed or gateways not serving"
 	sed 's/^/#   /' "$T/long.out" | head -8

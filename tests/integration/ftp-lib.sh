@@ -105,6 +105,7 @@ vsftpd_log_file=$d/vsftpd.log
 syslog_enable=NO
 max_clients=2000
 max_per_ip=2000
+async_abor_enable=YES
 EOF
 	} >"$d/vsftpd.conf"
 	touch "$d/vsftpd.log"

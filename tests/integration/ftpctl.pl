@@ -5,7 +5,8 @@
 #   > TEXT          send TEXT CRLF, read one reply: "REPLY <final line>"
 #   send FILE       send FILE's bytes as they are (no reply read)
 #   reply           read one reply
-#   end SECS        read until EOF: "END eof|reset|timeout"
+#   abor            IAC IP, IAC (urgent), DM ABOR: "ABOR <reply codes>"
+#   end SECS        read until EOF, each line as "LINE ...": "END eof|reset|timeout"
 #   storm N VERB    N times: send VERB, read the reply: "STORM ok=<2xx> other=<n>"
 #   burst N VERB    send N VERBs at once, then read N replies: same output
 #   listen NAME BIND         data listener on BIND (any port)
@@ -75,11 +76,28 @@ while (my $line = <$sf>) {
 			last unless $w; $off += $w;
 		}
 		print "SENT $off\n";
+	} elsif ($op eq 'abor') {
+		# RFC 959 4.1.3: Telnet IP, then the Synch (IAC urgent, DM),
+		# then ABOR, as BSD ftp clients send it; then the replies
+		# until the one that ends the abort (225/226) or a timeout.
+		send($c, "\xff\xf4\xff", MSG_OOB);
+		syswrite($c, "\xf2ABOR\r\n");
+		my @codes;
+		for (1 .. 2) {
+			my $r = reply();
+			push @codes, ($r =~ /^REPLY (\d{3})/ ? $1 : $r);
+			last if $r !~ /^REPLY (4\d\d|1\d\d)/;
+		}
+		print "ABOR @codes\n";
 	} elsif ($op eq 'reply') {
 		print reply(), "\n";
 	} elsif ($op eq 'end') {
 		my $r;
-		while (1) { my ($k) = readline_t($a[0]); if ($k ne 'line') { $r = $k; last } }
+		while (1) {
+			my ($k, $l) = readline_t($a[0]);
+			if ($k ne 'line') { $r = $k; last }
+			print "LINE $l\n";
+		}
 		print "END $r\n";
 	} elsif ($op eq 'storm' || $op eq 'burst') {
 		my ($n, $v) = @a; my ($ok, $other) = (0, 0);
