@@ -16,6 +16,10 @@
  * read (then cleared) after a failure, so one connection's errors never
  * show up in another's checks.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +41,7 @@
 #define TLS_GROUPS "X25519:P-256:X448:P-521:P-384"
 /* Read buffer once established: several records per read(2). */
 #define TLS_READBUF ((size_t)64 * 1024)
+#define TLS_RECORDBYTES 16384 /* largest record's plaintext */
 #define TLS_REASONLEN 96
 #define TLS_ERRLEN 128
 
@@ -686,7 +691,8 @@ ssize_t
 tls_write(struct tls_conn *conn, const void *buf, size_t len)
 {
 	size_t total = 0, n;
-	int e;
+	int e = 0, one = 1, zero = 0;
+	bool cork;
 
 	if (ready(conn, "write") == -1)
 		return (TLS_ERROR);
@@ -697,6 +703,14 @@ tls_write(struct tls_conn *conn, const void *buf, size_t len)
 	}
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
+	/*
+	 * Several records: cork the socket so that they leave as few large
+	 * segments instead of one per record (uncorked below).
+	 */
+	cork = len > TLS_RECORDBYTES;
+	if (cork)
+		(void)setsockopt(SSL_get_fd(conn->ssl), IPPROTO_TCP, TCP_CORK,
+		    &one, sizeof(one));
 	/* Partial writes: each SSL_write_ex sends one full record. */
 	while (total < len) {
 		ERR_clear_error();
@@ -705,21 +719,25 @@ tls_write(struct tls_conn *conn, const void *buf, size_t len)
 			total += n;
 			continue;
 		}
-		switch ((e = SSL_get_error(conn->ssl, 0))) {
-		case SSL_ERROR_WANT_READ:
-		case SSL_ERROR_WANT_WRITE:
-			/* A record may be pending: it is at buf + total. */
-			ERR_clear_error();
-			if (total > 0)
-				return ((ssize_t)total);
-			return (e == SSL_ERROR_WANT_READ ? TLS_WANT_READ
-			                                 : TLS_WANT_WRITE);
-		default:
+		e = SSL_get_error(conn->ssl, 0);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 			conn_fail(conn, "write", e);
-			return (total > 0 ? (ssize_t)total : TLS_ERROR);
-		}
+		break;
 	}
-	return ((ssize_t)total);
+	if (cork)
+		(void)setsockopt(SSL_get_fd(conn->ssl), IPPROTO_TCP, TCP_CORK,
+		    &zero, sizeof(zero));
+	if (total == len)
+		return ((ssize_t)total);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		/* A record may be pending: it is at buf + total. */
+		ERR_clear_error();
+		if (total > 0)
+			return ((ssize_t)total);
+		return (
+		    e == SSL_ERROR_WANT_READ ? TLS_WANT_READ : TLS_WANT_WRITE);
+	}
+	return (total > 0 ? (ssize_t)total : TLS_ERROR);
 }
 
 int
