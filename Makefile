@@ -106,6 +106,7 @@ $(eval $(call prog_rule,cryptgate-gatewayd,$(GWD_SRCS)))
 # Only cryptgate-pktd (src/pktd/nfq.c) uses libnetfilter_queue.
 PKTD_PKGS := libnetfilter_queue libmnl
 $(eval $(call prog_rule,cryptgate-pktd,$(PKTD_SRCS),$(shell $(PKG_CONFIG) --libs $(PKTD_PKGS))))
+$(BUILD)/src/pktd/nfq.o: ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKTD_PKGS))
 
 TEST_CFLAGS = $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
 	-Wno-missing-prototypes -DCG_SRCDIR='"$(CURDIR)"'

@@ -9,7 +9,7 @@ BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev 
 # Tests: unit framework, JSON for the known-answer vectors, real peers.
 TEST_PKGS="libcmocka-dev libcjson-dev openssl sqlite3 iproute2 procps psmisc stunnel4 socat gnutls-bin iptables util-linux"
 # FTP through the gateways (tests/integration/54-55), packets (60-).
-TEST_PKGS="$TEST_PKGS vsftpd curl lftp tnftp iperf3 tcpdump"
+TEST_PKGS="$TEST_PKGS vsftpd curl lftp tnftp iperf3 tcpdump ethtool"
 # Fuzzing and lint (make fuzz, make lint, make format-check).
 TOOL_PKGS="clang libclang-rt-14-dev cppcheck clang-tidy clang-format git"
 

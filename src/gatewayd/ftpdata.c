@@ -3,7 +3,10 @@
  *
  * A listener accepts one connection, from one address only: any other
  * peer is reset and counted (ftp_hijack) and the listener keeps waiting
- * until FTP_LISTEN_MS.  The accepted connection becomes a struct conn
+ * until FTP_LISTEN_MS.  A listener for the other gateway (TLS) stays
+ * open until a connection completes the handshake with this session's
+ * key, so that a process on that host without the key cannot take the
+ * place of the real connection.  The accepted connection becomes a struct conn
  * with a struct ftpdata: one of its sockets is plain (the FTP client or
  * server), the other TLS 1.3 toward the other gateway:
  *
@@ -37,6 +40,7 @@
 
 struct ftpdata {
 	struct ftpsess *fs; /* referenced */
+	uint64_t gen; /* the listener that accepted it */
 	bool tls_in;
 	struct sockaddr_storage target;
 	socklen_t targetlen;
@@ -100,7 +104,7 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	            &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0);
 }
 
-/* The listener's one good connection ${fd}: hand it to the relay. */
+/* A connection ${fd} from the expected address: hand it to the relay. */
 static void
 adopt(struct ftplisten *l, int fd, const struct sockaddr_storage *peer,
     socklen_t peerlen)
@@ -116,18 +120,26 @@ adopt(struct ftplisten *l, int fd, const struct sockaddr_storage *peer,
 		    "[%s] %s: FTP data connection refused: too many at once",
 		    svc->name, ctl->name);
 		close(fd);
-		ftpdata_unlisten(fs);
 		return;
 	}
 	d->fs = fs;
 	fs->refs++;
+	d->gen = l->gen;
 	d->tls_in = l->tls_in;
 	memcpy(&d->target, &l->target, sizeof(d->target));
 	d->targetlen = l->targetlen;
 	memcpy(&d->src, &l->src, sizeof(d->src));
 	d->srclen = l->srclen;
 	memcpy(d->psk, l->psk, sizeof(d->psk));
-	ftpdata_unlisten(fs);
+	/*
+	 * A plain listener is done with its one connection.  A TLS one
+	 * (from the other gateway) waits until a handshake succeeds: a
+	 * connection from the right address without this session's key
+	 * (another process on the other gateway's host) must not take the
+	 * place of the real one.
+	 */
+	if (!l->tls_in)
+		ftpdata_unlisten(fs);
 	relay_adopt(w, svc, fd, peer, peerlen, d);
 }
 
@@ -152,8 +164,12 @@ listen_event(struct evloop_io *io, unsigned int revents, void *arg)
 		if (fd == -1)
 			return;
 		if (same_addr(&peer, &l->expect)) {
+			if (!l->tls_in) {
+				adopt(l, fd, &peer, len);
+				return; /* the listener is closed */
+			}
 			adopt(l, fd, &peer, len);
-			return;
+			continue;
 		}
 		stats_add(ctl->svc->st, ctl->w->id, ST_FTP_HIJACK, 1);
 		log_ratelimited(&ctl->w->rl, LOG_WARNING,
@@ -243,7 +259,13 @@ ftpdata_listen(struct conn *c, bool active, const struct ftp_hostport *hp,
 	}
 	ftpgw_hostport(&fs->loc[li], ours);
 	ours->port = port;
+	l->gen = ++fs->lsgen;
 	fs->ls = l;
+	log_debug("[%s] %s: FTP data listener on port %u (%s, from the %s)",
+	    c->svc->name, c->name, (unsigned int)port,
+	    active ? "active" : "passive",
+	    l->tls_in ? "other gateway"
+	              : (fs->client_side ? "client" : "server"));
 
 	/* Success! */
 	return (0);
@@ -313,6 +335,10 @@ handshake(struct conn *c)
 	switch (tls_handshake(c->s[i].tls)) {
 	case TLS_OK:
 		stats_add(c->svc->st, c->w->id, ST_FTP_DATA, 1);
+		/* The key was right: this listener's one connection. */
+		if (d->tls_in && d->fs->ctl != NULL && d->fs->ls != NULL &&
+		    d->fs->ls->gen == d->gen)
+			ftpdata_unlisten(d->fs);
 		if (!d->tls_in) {
 			relay_run(c);
 			return;

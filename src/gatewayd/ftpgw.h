@@ -30,6 +30,7 @@ struct ftpsess;
 /* The one data listener of a session. */
 struct ftplisten {
 	struct ftpsess *fs;
+	uint64_t gen; /* which listener of the session */
 	int fd;
 	struct evloop_io io;
 	struct evloop_timer timer;
@@ -52,6 +53,7 @@ struct ftpsess {
 	uint8_t raw[2][FTP_RAWBYTES]; /* read, not yet parsed */
 	size_t rawlen[2];
 	struct ftplisten *ls; /* NULL or the current data listener */
+	uint64_t lsgen; /* listeners opened so far */
 	/* A command that may be answered locally waits (in held) until
 	   the greeting came and every command before it was answered, so
 	   that replies keep the order of the commands. */

@@ -16,5 +16,6 @@ int request_main(int argc, char **argv);
 int retrieve_main(int argc, char **argv);
 int revoke_main(int argc, char **argv);
 int status_main(int argc, char **argv);
+int pkt_main(int argc, char **argv);
 
 #endif /* !CRYPTGATE_TOOL_CMD_H */

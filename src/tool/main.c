@@ -35,7 +35,9 @@ static const struct subcommand {
 	{ "kdc", kdc_main,
 	    "Administer the KDC database (init, host, policy, key, audit)" },
 	{ "status", status_main,
-	    "Print the counters of a running cryptgate-gatewayd" },
+	    "Print the counters of a running cryptgate-gatewayd or -pktd" },
+	{ "pkt", pkt_main,
+	    "Print or remove cryptgate-pktd's firewall rules (rules, down)" },
 };
 
 static void

@@ -1,13 +1,20 @@
 /*
  * status.c: cryptgate status: read the counters of a running
- * cryptgate-gatewayd from its status socket and print them.
+ * cryptgate-gatewayd or cryptgate-pktd from its status socket and print
+ * them.
  *
  * The daemon answers each connection with text lines and closes it:
  *
  *	gateway pid=P uptime=S workers=W active=A max_connections=M ...
  *	service=NAME role=ROLE active=A accepted=N ... (one per service)
  *
- * printed as is with -r, else as a readable block per service.
+ * or, from cryptgate-pktd:
+ *
+ *	pktd pid=P uptime=S queues=N queue_num=Q policies=K
+ *	queue=Q in_pkts=N ... drop_REASON=N ... (one per queue, then
+ *	queue=total)
+ *
+ * printed as is with -r, else as a readable block per service or queue.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -37,18 +44,21 @@ status_usage(FILE *f)
 	    "\n"
 	    "Print the counters of a running cryptgate-gatewayd: connections\n"
 	    "accepted, open and refused, handshake failures by reason, bytes\n"
-	    "relayed and backend failures, per service.\n"
+	    "relayed and backend failures, per service.  From\n"
+	    "cryptgate-pktd (-f pkt.conf): packets, drops by reason and\n"
+	    "flows per queue.\n"
 	    "\n"
 	    "Options:\n"
-	    "  -f, --config FILE   the gateway's configuration: its "
-	    "status_socket\n"
+	    "  -f, --config FILE   the gateway's (or pktd's) configuration: "
+	    "its\n"
+	    "                      status_socket\n"
 	    "  -s, --socket PATH   the status socket "
 	    "(default " STATUS_DEFAULT_SOCKET ")\n"
 	    "  -r, --raw           print the daemon's lines as they are\n"
 	    "  -h, --help          print this help and exit\n"
 	    "\n"
 	    "Exit status: 0 on success, 1 on error, 2 on a usage error.\n"
-	    "See cryptgate(1) and cryptgate-gatewayd(8).\n");
+	    "See cryptgate(1), cryptgate-gatewayd(8) and cryptgate-pktd(8).\n");
 }
 
 /* Read the whole answer of the daemon at ${path}; NULL (logged). */
@@ -99,8 +109,9 @@ fetch(const char *path)
 	}
 	close(fd);
 	buf[len] = '\0';
-	if (strncmp(buf, "gateway ", 8) != 0) {
-		log_warnx("status: %s: not a gateway status socket", path);
+	if (strncmp(buf, "gateway ", 8) != 0 && strncmp(buf, "pktd ", 5) != 0) {
+		log_warnx(
+		    "status: %s: not a gateway or pktd status socket", path);
 		free(buf);
 		return (NULL);
 	}
@@ -164,6 +175,61 @@ print_service(const char *line)
 	    field(line, "bytes_out", a[1], sizeof(a[1])));
 	printf("  backend      %s connect failures\n",
 	    field(line, "backend_failures", a[0], sizeof(a[0])));
+	if (strstr(line, " protocol=ftp ") != NULL)
+		printf("  ftp          %s data connections; refused: %s "
+		       "commands, %s data connections from a wrong address\n",
+		    field(line, "ftp_data", a[0], sizeof(a[0])),
+		    field(line, "ftp_refused", a[1], sizeof(a[1])),
+		    field(line, "ftp_hijack", a[2], sizeof(a[2])));
+}
+
+/* A cryptgate-pktd "queue=" line. */
+static void
+print_queue(const char *line)
+{
+	char a[6][72], name[64];
+	const char *p;
+	size_t n;
+	bool any = false;
+
+	printf("queue %s\n", field(line, "queue", a[0], sizeof(a[0])));
+	printf("  packets      %s in, %s out; payload bytes %s in, %s out; "
+	       "%s passed unprotected\n",
+	    field(line, "in_pkts", a[0], sizeof(a[0])),
+	    field(line, "out_pkts", a[1], sizeof(a[1])),
+	    field(line, "in_bytes", a[2], sizeof(a[2])),
+	    field(line, "out_bytes", a[3], sizeof(a[3])),
+	    field(line, "passed", a[4], sizeof(a[4])));
+	printf("  flows        %s open, %s total, %s expired\n",
+	    field(line, "flows_open", a[0], sizeof(a[0])),
+	    field(line, "flows_total", a[1], sizeof(a[1])),
+	    field(line, "flows_expired", a[2], sizeof(a[2])));
+	printf("  drops        %s (MAC failures %s)",
+	    field(line, "drops", a[0], sizeof(a[0])),
+	    field(line, "mac_failures", a[1], sizeof(a[1])));
+	for (p = strstr(line, " drop_"); p != NULL; p = strstr(p, " drop_")) {
+		p += 6;
+		n = strcspn(p, "=");
+		if (n + 5 >= sizeof(name) || p[n] != '=')
+			break;
+		memcpy(name, p - 5, n + 5);
+		name[n + 5] = '\0';
+		if (strcmp(field(line, name, a[0], sizeof(a[0])), "0") != 0) {
+			printf("%s %s %s", any ? "," : ":", name + 5, a[0]);
+			any = true;
+		}
+	}
+	printf("\n");
+	printf("  tcp          %s SACK trims, %s MSS clamps, %s keepalive "
+	       "strips, %s ICMP MTU fixes\n",
+	    field(line, "sack_trims", a[0], sizeof(a[0])),
+	    field(line, "mss_clamps", a[1], sizeof(a[1])),
+	    field(line, "keepalive_strips", a[2], sizeof(a[2])),
+	    field(line, "icmp_mtu", a[3], sizeof(a[3])));
+	printf("  netlink      %s batches, %s lost (ENOBUFS), %s errors\n",
+	    field(line, "batches", a[0], sizeof(a[0])),
+	    field(line, "enobufs", a[1], sizeof(a[1])),
+	    field(line, "netlink_errors", a[2], sizeof(a[2])));
 }
 
 static void
@@ -182,6 +248,16 @@ print_all(char *text)
 			    field(line, "active", a[3], sizeof(a[3])),
 			    field(line, "max_connections", a[4], sizeof(a[4])),
 			    field(line, "key_cache", a[5], sizeof(a[5])));
+		else if (strncmp(line, "pktd ", 5) == 0)
+			printf("pktd pid %s, up %s s, %s queues from %s, %s "
+			       "policies\n",
+			    field(line, "pid", a[0], sizeof(a[0])),
+			    field(line, "uptime", a[1], sizeof(a[1])),
+			    field(line, "queues", a[2], sizeof(a[2])),
+			    field(line, "queue_num", a[3], sizeof(a[3])),
+			    field(line, "policies", a[4], sizeof(a[4])));
+		else if (strncmp(line, "queue=", 6) == 0)
+			print_queue(line);
 		else if (strncmp(line, "service=", 8) == 0)
 			print_service(line);
 	}
@@ -201,7 +277,8 @@ status_main(int argc, char **argv)
 	struct conf *conf = NULL;
 	char *text;
 	int ch, rc = 1;
-	bool raw = false;
+	static const char *const pkt_kind[] = { "pkt", NULL };
+	bool raw = false, pkt = false;
 
 	opterr = 0;
 	while (
@@ -229,11 +306,15 @@ status_main(int argc, char **argv)
 		return (2);
 	}
 	if (cfgpath != NULL) {
-		if ((conf = conf_load(cfgpath, conf_schema_gateway,
+		if (conf_peek(cfgpath, pkt_kind, &pkt, &conf_report_stderr))
+			return (1);
+		if ((conf = conf_load(cfgpath,
+		         pkt ? conf_schema_pkt : conf_schema_gateway,
 		         &conf_report_stderr)) == NULL)
 			return (1);
 		sock = conf_get_str(
-		    conf_section(conf, "gateway", NULL), "status_socket");
+		    conf_section(conf, pkt ? "pkt" : "gateway", NULL),
+		    "status_socket");
 	}
 	if (sock == NULL)
 		sock = STATUS_DEFAULT_SOCKET;

@@ -32,14 +32,6 @@ chmod 600 "$T/key.cfg"
 
 # free_port: a TCP port no socket uses, below the ephemeral range (so no
 # client connection of this test can hold it when the peer binds).
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 12000))
-		[ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ] && break
-	done
-	echo "$p"
-}
 # wait_port PORT: until something listens there (5 s at most).
 wait_port() {
 	local i

@@ -27,18 +27,6 @@ if [ ! -x "$ECHO" ] || [ ! -x "$CG" ] || ! command -v ss >/dev/null; then
 	done_testing
 fi
 
-# free_port: a TCP port in 30000-39999 nobody listens on.
-free_port() {
-	local p
-	for _ in $(seq 1 100); do
-		p=$((20000 + RANDOM % 12000))
-		if ! ss -Hltn "sport = :$p" | grep -q .; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 # start_echo MODE: an echo helper server; sets EPID, EPORT.
 start_echo() {

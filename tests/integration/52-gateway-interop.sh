@@ -36,18 +36,6 @@ if [ ! -x "$ECHO" ] || [ ! -x "$CG" ] || ! command -v ss >/dev/null; then
 	done_testing
 fi
 
-# free_port: a TCP port below the ephemeral range nobody uses.
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 12000))
-		if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 # wait_port PORT: until something listens on PORT (5 s).
 wait_port() {
 	for _ in $(seq 1 50); do

@@ -52,17 +52,6 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((2 * NJUNK + 4000))
 fi
 NOFILE=$(ulimit -n)
 
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 12000))
-		if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 # wait_for SECONDS CMD...: until CMD succeeds (polls every 0.1 s).
 wait_for() {
 	local n=$(($1 * 10))

@@ -49,7 +49,7 @@ fi
 
 gw_start() {
 	local pid
-	"$GW" -d -v -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
+	"$GW" -d -v -v -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
 	pid=$!
 	cleanup_pid "$pid"
 	eval "PID_$1=$pid"
@@ -64,6 +64,11 @@ show() {
 sha() { sha256sum <"$1" | cut -c1-64; }
 hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 nfd() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# field GW NAME: a counter of the gateway GW (srv, cli) from its status.
+field() {
+	"$CG" status -r -f "$T/$1.conf" 2>/dev/null | tr ' ' '\n' |
+	    sed -n "s/^$2=//p" | head -1
+}
 # nlisten PID: TCP listeners of process PID.
 nlisten() { ss -Hltnp 2>/dev/null | grep -c "pid=$1,"; }
 alive() { kill -0 "$PID_srv" 2>/dev/null && kill -0 "$PID_cli" 2>/dev/null; }
@@ -248,6 +253,47 @@ EOF
 		sed 's/^/#   /' "$T/hijack-$v.out" | head -20
 	fi
 done
+
+# --- a data connection without this session's key ----------------------------
+# From the right address (the client gateway's, 127.0.0.1) to the server
+# gateway's passive data port, but with another key: the handshake fails,
+# and the listener keeps waiting for the real one, which gets the file.
+cat >"$T/bind.s" <<EOF
+> USER anonymous
+> TYPE I
+> PASV
+touch $T/bind.go
+waitfile $T/bind.done
+connect real $CB
+> RETR pub/down.bin
+read real $T/bind.real 20
+reply
+> QUIT
+EOF
+rm -f "$T/bind.go" "$T/bind.done"
+bad0=$(field srv hs_bad_psk)
+ctl bind &
+bindpid=$!
+for _ in $(seq 1 100); do
+	[ -e "$T/bind.go" ] && break
+	sleep 0.1
+done
+bport=$(sed -n 's/.*FTP data listener on port \([0-9]*\) (passive, from the other gateway).*/\1/p' \
+    "$T/srv.log" | tail -1)
+bout=$(echo x | timeout 10 openssl s_client -connect "127.0.0.1:$bport" \
+    -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256 \
+    -psk_identity cryptgate-ftp-data -psk "$(hexkey)" -quiet 2>&1)
+touch "$T/bind.done"
+wait $bindpid
+bad1=$(field srv hs_bad_psk)
+if [ -n "$bport" ] && [ "$(sha "$T/bind.real" 2>/dev/null)" = "$DOWNSHA" ] &&
+    [ "$bad1" -gt "$bad0" ] && grep -q '^REPLY 226' "$T/bind.out"; then
+	ok "a data connection to the server gateway's passive port (127.0.0.1:$bport) with another key: refused (hs_bad_psk $bad0 -> $bad1), the real one gets the 20 MB file"
+else
+	fail "data connection with another key: port '$bport', hs_bad_psk $bad0 -> $bad1"
+	echo "$bout" | sed 's/^/#   /' | head -5
+	sed 's/^/#   /' "$T/bind.out" | head -12
+fi
 
 # --- ABOR during a transfer: the urgent Telnet Synch reaches vsftpd -----------
 # The client stops reading the data connection, so vsftpd is stuck in its

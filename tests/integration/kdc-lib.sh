@@ -10,18 +10,6 @@ PORT=
 HOSTS=()
 mkdir -p "$K"
 
-# free_port: a TCP port in 20000-29999 nobody listens on (checked with ss).
-free_port() {
-	local p i
-	for i in $(seq 1 100); do
-		p=$((20000 + RANDOM % 10000))
-		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 write_kdc_conf() {
 	cat >"$K/kdc.conf" <<EOC

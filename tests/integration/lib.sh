@@ -103,3 +103,20 @@ done_testing() {
 	[ "$_t_failed" -eq 0 ]
 	exit $?
 }
+
+# free_port: a TCP port in 20000-31999 (below the ephemeral range) that
+# nobody uses and that this test has not handed out before (the ports
+# given are remembered in $TMPDIR_T, since callers use $(free_port)).
+free_port() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 12000))
+		grep -qx "$p" "$TMPDIR_T/.ports" 2>/dev/null && continue
+		if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p" >>"$TMPDIR_T/.ports"
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}

@@ -1,0 +1,363 @@
+/*
+ * main.c: cryptgate-pktd, the packet encryptor: options, the
+ * configuration, the queues and their workers, the firewall rules,
+ * signals, the status socket (see pktd.h and cryptgate-pktd(8)).
+ *
+ * Start: load the configuration and keys, bind every queue, then install
+ * the rules (replacing any left by an earlier run in one transaction per
+ * table), then start one worker thread per queue.  The rules stay when the
+ * daemon exits for any reason: protected packets are then dropped by the
+ * kernel (no process reads their queue) until it runs again or an operator
+ * removes them (cryptgate pkt down, or cryptgate-pktd -x).
+ *
+ * The main thread waits on a signalfd (SIGHUP reloads, SIGTERM/SIGINT
+ * stop) and the status socket (each connection gets the counters as text,
+ * then is closed).
+ */
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cryptgate/kdcclient.h"
+
+#include "pktd.h"
+#include "rules.h"
+
+#define DEFAULT_CONF "/etc/cryptgate/pkt.conf"
+#define STATUS_MAX ((size_t)64 * 1024)
+
+static struct {
+	const char *path;
+	struct pconf *pc;
+	struct worker workers[PKTD_QUEUES_MAX];
+	unsigned int nworkers;
+	int sigfd;
+	int statfd;
+	char statpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	ino_t statino;
+	int64_t start_ms;
+} G = { .sigfd = -1, .statfd = -1 };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cryptgate-pktd [-dnrvx] [-f pkt.conf]\n"
+	    "  -d  stay in the foreground, log to stderr, debug messages\n"
+	    "  -f  configuration file (default " DEFAULT_CONF ")\n"
+	    "  -n  check the configuration and keys, then exit\n"
+	    "  -r  print the iptables rules the configuration installs, "
+	    "then exit\n"
+	    "  -v  more verbose (twice: debug)\n"
+	    "  -x  remove the rules (protected traffic then flows in clear, "
+	    "or\n"
+	    "      not at all if the peer still encrypts), then exit\n"
+	    "See cryptgate-pktd(8).\n");
+}
+
+/* SIGHUP: re-read the configuration and keys. */
+static void
+reload(void)
+{
+	struct pconf *pc;
+	unsigned int w;
+	bool same;
+
+	log_info("SIGHUP: reloading %s", G.path);
+	if ((pc = pconf_load(G.path, true)) == NULL) {
+		log_warnx("reload failed: keeping the running configuration");
+		return;
+	}
+	if (pc->queues != G.pc->queues || pc->queue_num != G.pc->queue_num)
+		log_warnx("queues, queue_num: a change needs a restart "
+		          "(keeping queues %u..%u)",
+		    G.pc->queue_num, G.pc->queue_num + G.pc->queues - 1);
+	if (strcmp(pc->status_path, G.pc->status_path) != 0)
+		log_warnx("status_socket: a new path needs a restart (keeping "
+		          "%s)",
+		    G.pc->status_path);
+	pc->queues = G.pc->queues;
+	pc->queue_num = G.pc->queue_num;
+	same = pconf_same_policy(pc, G.pc);
+	for (w = 0; !same && w < G.nworkers; w++) {
+		if (worker_post(&G.workers[w], pc) == 0)
+			continue;
+		log_warnx("reload failed: keeping the running configuration");
+		pconf_free(pc);
+		return;
+	}
+	/* Also puts back rules someone removed or reordered. */
+	if (rules_install(pc))
+		log_warnx("reload: rules not installed; the previous ones "
+		          "stay");
+	pconf_free(G.pc);
+	G.pc = pc;
+	log_info("reloaded: %zu policies%s", pc->npols,
+	    same ? ", unchanged" : "; open connections were reset");
+}
+
+static void
+status_answer(void)
+{
+	char *buf;
+	size_t len;
+	int fd;
+
+	while ((fd = accept4(G.statfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+		if ((buf = malloc(STATUS_MAX)) != NULL) {
+			len = stats_format(buf, STATUS_MAX, G.pc, G.workers,
+			    G.nworkers, G.start_ms);
+			(void)send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			free(buf);
+		}
+		close(fd);
+	}
+}
+
+/* The status socket; a failure is only a warning. */
+static void
+status_open(const char *path)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	char dir[sizeof(sun.sun_path)];
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("status_socket %s: path too long", path);
+		return;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	memcpy(dir, sun.sun_path, sizeof(dir));
+	(void)mkdir(dirname(dir), 0755);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	         0)) == -1) {
+		log_warn("socket");
+		return;
+	}
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+		    errno == EAGAIN) {
+			log_warnx("status_socket %s: another daemon answers "
+			          "there; no status socket",
+			    path);
+			close(fd);
+			return;
+		}
+		(void)unlink(path);
+		close(fd);
+		if ((fd = socket(AF_UNIX,
+		         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+			return;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
+		log_warn(
+		    "status_socket %s (cryptgate status will not work)", path);
+		close(fd);
+		return;
+	}
+	G.statfd = fd;
+	memcpy(G.statpath, sun.sun_path, sizeof(G.statpath));
+	if (lstat(path, &st) == 0)
+		G.statino = st.st_ino;
+}
+
+/* Wait for signals and status readers until SIGTERM or SIGINT. */
+static int
+run(void)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	nfds_t n = 1;
+
+	pfd[0].fd = G.sigfd;
+	pfd[0].events = POLLIN;
+	if (G.statfd != -1) {
+		pfd[1].fd = G.statfd;
+		pfd[1].events = POLLIN;
+		n = 2;
+	}
+	for (;;) {
+		if (poll(pfd, n, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			return (1);
+		}
+		if (n == 2 && pfd[1].revents != 0)
+			status_answer();
+		if (pfd[0].revents == 0)
+			continue;
+		while (read(G.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			switch (si.ssi_signo) {
+			case SIGHUP:
+				reload();
+				break;
+			case SIGTERM:
+			case SIGINT:
+				log_info(
+				    "%s: stopping; the rules stay (protected "
+				    "traffic is dropped until restart)",
+				    si.ssi_signo == SIGTERM ? "SIGTERM"
+				                            : "SIGINT");
+				return (0);
+			default:
+				break;
+			}
+		}
+	}
+}
+
+/* Block the signals, open the signalfd: 0 or -1 (logged). */
+static int
+signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if ((errno = pthread_sigmask(SIG_BLOCK, &mask, NULL)) != 0 ||
+	    (G.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		log_warn("signalfd");
+		return (-1);
+	}
+	return (0);
+}
+
+/* -r, -x: print or remove the rules. */
+static int
+rules_cmd(bool print)
+{
+	if (print)
+		return (rules_print(G.pc, stdout) == 0 && fflush(stdout) == 0
+		        ? 0
+		        : 1);
+	if (rules_remove()) {
+		log_warnx("some rules could not be removed");
+		return (1);
+	}
+	printf("cryptgate-pktd rules removed: traffic of the policies is "
+	       "no longer protected\n");
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pconf *pc;
+	struct stat st;
+	unsigned int w;
+	int ch, rc = 1, verbose = 0;
+	bool foreground = false, check = false, print = false, down = false;
+
+	G.path = DEFAULT_CONF;
+	log_procinit("cryptgate-pktd");
+	while ((ch = getopt(argc, argv, "df:hnrvx")) != -1) {
+		switch (ch) {
+		case 'd':
+			foreground = true;
+			verbose = 2;
+			break;
+		case 'f':
+			G.path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'n':
+			check = true;
+			break;
+		case 'r':
+			print = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'x':
+			down = true;
+			break;
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc || (print && down)) {
+		usage(stderr);
+		return (2);
+	}
+	log_init(1, verbose, LOG_DAEMON);
+	signal(SIGPIPE, SIG_IGN);
+	if (down)
+		return (rules_cmd(false));
+	if ((pc = pconf_load(G.path, !print)) == NULL)
+		goto out;
+	G.pc = pc;
+	if (print) {
+		rc = rules_cmd(true);
+		goto out;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", G.path);
+		rc = 0;
+		goto out;
+	}
+	G.start_ms = kdcclient_now_ms();
+	for (w = 0; w < pc->queues; w++) {
+		if (worker_open(
+		        &G.workers[w], w, (uint16_t)(pc->queue_num + w), pc))
+			goto out;
+		G.nworkers++;
+	}
+	if (rules_install(G.pc) || signals())
+		goto out;
+	status_open(pc->status_path);
+	if (!foreground) {
+		if (daemon(0, 0) == -1) {
+			log_warn("daemon");
+			goto out;
+		}
+		log_init(0, verbose, LOG_DAEMON);
+	}
+	for (w = 0; w < G.nworkers; w++) {
+		if (worker_run(&G.workers[w]))
+			goto out;
+	}
+	log_info("ready: %zu policies, queues %u..%u", pc->npols, pc->queue_num,
+	    pc->queue_num + G.nworkers - 1);
+	rc = run();
+
+out:
+	for (w = 0; w < G.nworkers; w++)
+		worker_close(&G.workers[w]);
+	for (w = 0; w < PKTD_QUEUES_MAX; w++) {
+		if (G.workers[w].inited)
+			pthread_mutex_destroy(&G.workers[w].mu);
+	}
+	if (G.statfd != -1) {
+		close(G.statfd);
+		if (lstat(G.statpath, &st) == 0 && st.st_ino == G.statino)
+			(void)unlink(G.statpath);
+	}
+	if (G.sigfd != -1)
+		close(G.sigfd);
+	pconf_free(G.pc);
+	if (G.nworkers > 0)
+		log_info("exiting");
+	return (rc);
+}

@@ -1,0 +1,291 @@
+/*
+ * test_xform_edge.c: the packet transform of cryptgate-pktd at its edges
+ * (xform_fixture.h): sequence numbers wrapping at 2^32 and the 64-bit
+ * offset extension, ICMP fragmentation-needed / packet-too-big and hard
+ * errors, every truncation and broken option lengths of real packets in
+ * exactly-sized buffers, no headroom, and flow expiry.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "xform_fixture.h"
+
+/* Set a flow's offsets as if ${n} bytes had gone each way. */
+static void
+advance(struct conn *c, uint64_t n)
+{
+	struct flow *fa = &c->a.x->flows->flows[0];
+	struct flow *fb = &c->b.x->flows->flows[0];
+
+	assert_true(fa->used && fb->used);
+	fa->out.hi += n;
+	fb->in.hi += n;
+	fa->in.hi += n;
+	fb->out.hi += n;
+	fa->peer_acked += n;
+	fb->peer_acked += n;
+	c->a.nxt += (uint32_t)n;
+	c->b.nxt += (uint32_t)n;
+}
+
+static void
+test_seq_wrap(void **state)
+{
+	uint8_t data[1000], w[BUFSZ], old[BUFSZ];
+	struct conn c;
+	size_t i, lold, l;
+
+	(void)state;
+	memset(data, 'w', sizeof(data));
+	/* The absolute sequence numbers wrap at once. */
+	conn_init(&c, AF_INET, KEY, 0xfffffe00, 0xffffff80);
+	handshake(&c);
+	for (i = 0; i < 4; i++)
+		xmit(&c, true, PKT_ACK, TSOPT, sizeof(TSOPT), data,
+		    sizeof(data), NULL, NULL);
+	lold = a_out(&c, PKT_ACK, data, 100, c.a.nxt, c.b.nxt, old);
+	assert_int_equal(b_in(&c, old, lold), XF_R_OK);
+	/* The relative offset wraps after 4 GiB (SNE). */
+	advance(&c, 0xffffffffULL - 2000);
+	for (i = 0; i < 5; i++) {
+		xmit(&c, true, PKT_ACK, TSOPT, sizeof(TSOPT), data,
+		    sizeof(data), NULL, NULL);
+		xmit(&c, false, PKT_ACK, TSOPT, sizeof(TSOPT), data, 10, NULL,
+		    NULL);
+	}
+	assert_true(c.a.x->flows->flows[0].out.hi > 0x100000000ULL);
+	assert_true(c.b.x->flows->flows[0].in.hi > 0x100000000ULL);
+	/* Bring the 32-bit sequence back to the old segment's: 4 GiB later
+	 * it is a different offset, and the old tag fails. */
+	advance(&c, 0x100000000ULL - 5000 - 100 - 5000 + 2000 - 1);
+	l = a_out(&c, PKT_ACK, data, 100, pkt_be32(old + 24), c.b.nxt, w);
+	(void)l;
+	assert_int_equal(b_in(&c, old, lold), XF_R_BADTAG);
+	conn_fini(&c);
+}
+
+static size_t
+icmp_pkt(uint8_t *p, int family, const char *router, const char *to,
+    uint8_t type, uint8_t code, uint32_t mtu, const uint8_t *quote, size_t qlen)
+{
+	size_t l4 =
+	    ip_hdr(p, family, router, to, family == AF_INET ? 1 : 58, 8 + qlen);
+
+	memset(p + l4, 0, 8);
+	p[l4] = type;
+	p[l4 + 1] = code;
+	if (family == AF_INET)
+		pkt_put16(p + l4 + 6, (uint16_t)mtu);
+	else
+		pkt_put32(p + l4 + 4, mtu);
+	memcpy(p + l4 + 8, quote, qlen);
+	fill_csum(p, l4 + 8 + qlen, 2);
+	return (l4 + 8 + qlen);
+}
+
+static void
+icmp_case(int family)
+{
+	uint8_t w[BUFSZ], p[BUFSZ];
+	const char *router = family == AF_INET ? "192.0.2.1" : "2001:db8::1";
+	enum xf_reason why;
+	size_t wl, len, q;
+	struct conn c;
+
+	conn_init(&c, family, KEY, 10, 20);
+	handshake(&c);
+	wl = a_out(&c, PKT_ACK, "big", 3, c.a.nxt, c.b.nxt, w);
+	q = l4off(w) + 8;
+	/* Fragmentation needed / packet too big: MTU lowered by 16. */
+	len = icmp_pkt(p, family, router, c.a.addr, family == AF_INET ? 3 : 2,
+	    family == AF_INET ? 4 : 0, 1500, w, q);
+	assert_int_equal(
+	    run(&c, c.a.x, XF_IN, p, &len, BUFSZ, &why), XF_ACCEPT);
+	assert_int_equal(why, XF_R_OK);
+	if (family == AF_INET)
+		assert_int_equal(pkt_be16(p + l4off(p) + 6), 1484);
+	else
+		assert_int_equal(pkt_be32(p + l4off(p) + 4), 1484);
+	/* Hard errors for the protected flow are dropped. */
+	len = icmp_pkt(p, family, router, c.a.addr, family == AF_INET ? 3 : 1,
+	    family == AF_INET ? 3 : 4, 0, w, q);
+	assert_int_equal(run(&c, c.a.x, XF_IN, p, &len, BUFSZ, &why), XF_DROP);
+	assert_int_equal(why, XF_R_ICMP);
+	/* Soft errors pass. */
+	len = icmp_pkt(
+	    p, family, router, c.a.addr, family == AF_INET ? 3 : 1, 0, 0, w, q);
+	assert_int_equal(
+	    run(&c, c.a.x, XF_IN, p, &len, BUFSZ, &why), XF_ACCEPT);
+	/* A quoted sequence number never sent is refused. */
+	pkt_put32(w + l4off(w) + 4, c.a.nxt + 0x40000000);
+	len = icmp_pkt(p, family, router, c.a.addr, family == AF_INET ? 3 : 2,
+	    family == AF_INET ? 4 : 0, 1500, w, q);
+	assert_int_equal(run(&c, c.a.x, XF_IN, p, &len, BUFSZ, &why), XF_DROP);
+	assert_int_equal(why, XF_R_STALE);
+	(void)wl;
+	conn_fini(&c);
+}
+
+static void
+test_icmp(void **state)
+{
+	(void)state;
+	icmp_case(AF_INET);
+	icmp_case(AF_INET6);
+}
+
+/* Every prefix and many corruptions of real packets, in both directions,
+ * in exactly-sized buffers: never a crash, never a write past cap. */
+static void
+test_truncated(void **state)
+{
+	uint8_t src[8][BUFSZ], *b;
+	size_t lens[8], n = 0, i, cut, len, out;
+	enum xf_reason why;
+	enum xf_verdict v;
+	struct conn c;
+	int d, j;
+
+	(void)state;
+	conn_init(&c, AF_INET, KEY, 1, 2);
+	lens[n] = tcp_pkt(src[n], AF_INET, c.a.addr, c.b.addr, c.a.port,
+	    c.b.port, 1, 0, PKT_SYN, SYNOPT, sizeof(SYNOPT), NULL, 0);
+	n++;
+	handshake(&c);
+	lens[n] = a_out(&c, PKT_ACK, "payload!", 8, c.a.nxt, c.b.nxt, src[n]);
+	n++;
+	lens[n] = tcp_pkt(src[n], AF_INET6, "fd00::1", "fd00::2", PORT_CLI,
+	    PORT_SRV, 1, 0, PKT_SYN, SYNOPT, sizeof(SYNOPT), NULL, 0);
+	n++;
+	for (i = 0; i < n; i++) {
+		for (cut = 0; cut <= lens[i]; cut++) {
+			for (d = 0; d < 2; d++) {
+				b = malloc(cut + 1);
+				assert_non_null(b);
+				memcpy(b, src[i], cut);
+				/* The IP length says more than there is. */
+				v = xf_packet(d ? c.a.x : c.b.x, (enum xf_dir)d,
+				    b, cut, cut + 1, &out, c.now, &why);
+				assert_true(out <= cut + 1);
+				if (cut < lens[i])
+					assert_true(v == XF_DROP &&
+					    why == XF_R_MALFORMED);
+				free(b);
+			}
+		}
+		/* Option lengths 0, 1 and past the end (v4 policy only). */
+		for (j = 0; j < 3 && i < 2; j++) {
+			len = lens[i];
+			b = malloc(len + 40);
+			assert_non_null(b);
+			memcpy(b, src[i], len);
+			b[l4off(b) + 20] = 2;
+			b[l4off(b) + 21] = (uint8_t)(j == 2 ? 60 : j);
+			v = xf_packet(
+			    c.b.x, XF_IN, b, len, len + 40, &out, c.now, &why);
+			assert_int_equal(v, XF_DROP);
+			assert_true(
+			    why == XF_R_MALFORMED || why == XF_R_BADTAG);
+			free(b);
+		}
+	}
+	conn_fini(&c);
+}
+
+static void
+test_nospace(void **state)
+{
+	uint8_t p[BUFSZ], *b;
+	enum xf_reason why;
+	size_t len, out;
+	struct conn c;
+
+	(void)state;
+	conn_init(&c, AF_INET, KEY, 1, 2);
+	handshake(&c);
+	len = tcp_pkt(p, AF_INET, c.a.addr, c.b.addr, c.a.port, c.b.port,
+	    c.a.nxt, c.b.nxt, PKT_ACK, TSOPT, sizeof(TSOPT), "abc", 3);
+	b = malloc(len);
+	assert_non_null(b);
+	memcpy(b, p, len);
+	/* No headroom: dropped, nothing written past the buffer. */
+	assert_int_equal(
+	    xf_packet(c.a.x, XF_OUT, b, len, len, &out, c.now, &why), XF_DROP);
+	assert_int_equal(why, XF_R_NOSPACE);
+	assert_true(out <= len);
+	free(b);
+	conn_fini(&c);
+}
+
+static void
+test_expiry(void **state)
+{
+	uint8_t w[BUFSZ];
+	struct xf_stats st;
+	struct conn c;
+	size_t l;
+
+	(void)state;
+	conn_init(&c, AF_INET, KEY, 1, 2);
+	xf_set_flow_timeout(c.a.x, 300000);
+	xf_set_flow_timeout(c.b.x, 300000);
+	handshake(&c);
+	c.now += 299000;
+	xf_expire(c.a.x, c.now);
+	xf_stats_get(c.a.x, &st);
+	assert_int_equal(st.flows_open, 1);
+	c.now += 1000;
+	xf_expire(c.a.x, c.now);
+	xf_expire(c.b.x, c.now);
+	xf_stats_get(c.a.x, &st);
+	assert_int_equal(st.flows_open, 0);
+	assert_int_equal(st.flows_expired, 1);
+	/* The flow is gone: its segments are dropped, not sent in clear. */
+	l = tcp_pkt(w, AF_INET, c.a.addr, c.b.addr, c.a.port, c.b.port, c.a.nxt,
+	    c.b.nxt, PKT_ACK, NULL, 0, "late", 4);
+	{
+		enum xf_reason why;
+
+		assert_int_equal(
+		    run(&c, c.a.x, XF_OUT, w, &l, BUFSZ, &why), XF_DROP);
+		assert_int_equal(why, XF_R_NOFLOW);
+	}
+	/* A half-open handshake goes after 75 s. */
+	l = tcp_pkt(w, AF_INET, c.a.addr, c.b.addr, c.a.port + 1, c.b.port, 9,
+	    0, PKT_SYN, SYNOPT, sizeof(SYNOPT), NULL, 0);
+	{
+		enum xf_reason why;
+
+		assert_int_equal(
+		    run(&c, c.a.x, XF_OUT, w, &l, BUFSZ, &why), XF_ACCEPT);
+	}
+	c.now += 75000;
+	xf_expire(c.a.x, c.now);
+	xf_stats_get(c.a.x, &st);
+	assert_int_equal(st.flows_open, 0);
+	assert_string_equal(xf_reason_name(XF_R_BADTAG), "bad_tag");
+	assert_string_equal(xf_reason_name(XF_R_COUNT), "unknown");
+	conn_fini(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seq_wrap),
+		cmocka_unit_test(test_icmp),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_nospace),
+		cmocka_unit_test(test_expiry),
+	};
+
+	log_init(1, 0, LOG_USER);
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
