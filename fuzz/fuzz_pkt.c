@@ -10,7 +10,8 @@
  * 3 A-OUT then B-IN; bit 2: IPv6 flow instead of IPv4); the rest is the
  * packet.  Checked beyond "no crash, no leak": *outlen <= cap, nothing
  * written past cap (the buffer is exactly cap bytes), and a non-SYN
- * segment A-OUT transformed is accepted by B-IN with its payload back, unless stale (PAWS).
+ * segment A-OUT transformed is accepted by B-IN with its payload back,
+ * unless stale (PAWS).
  *
  * Seeds: cc -DFUZZ_PKT_SEEDS ... fuzz/fuzz_pkt.c writes fuzz/corpus/pkt/.
  *
