@@ -3,7 +3,7 @@
  *
  * A listener accepts one connection, from one address only: any other
  * peer is reset and counted (ftp_hijack) and the listener keeps waiting
- * until FTP_LISTEN_MS.  A listener for the other gateway (TLS) stays
+ * until ftp_data_timeout.  A listener for the other gateway (TLS) stays
  * open until a connection completes the handshake with this session's
  * key, so that a process on that host without the key cannot take the
  * place of the real connection.  The accepted connection becomes a struct conn
@@ -253,7 +253,7 @@ ftpdata_listen(struct conn *c, bool active, const struct ftp_hostport *hp,
 	evloop_io_init(&l->io, l->fd, listen_event, l);
 	evloop_timer_init(&l->timer, listen_timeout, l);
 	if (evloop_io_start(c->w->el, &l->io, EVLOOP_IN) ||
-	    evloop_timer_start(c->w->el, &l->timer, FTP_LISTEN_MS)) {
+	    evloop_timer_start(c->w->el, &l->timer, c->svc->ftp_data_ms)) {
 		evloop_io_stop(c->w->el, &l->io);
 		goto err1;
 	}

@@ -21,7 +21,7 @@
  * from the control connection's TLS exporter, with the direction and the
  * port of the listener as context (ftpdata.c): it is bound to this
  * control session and to that one transfer.  A new PORT/PASV replaces
- * the listener before; a listener lives FTP_LISTEN_MS at most.
+ * the listener before; a listener lives ftp_data_timeout at most.
  *
  * Refused locally (a reply of ours, nothing forwarded): PORT/EPRT naming
  * another address (bounce) or a port below 1024, malformed PORT/EPRT,

@@ -17,8 +17,6 @@
 
 #include "ftp.h"
 
-/* A data listener waits this long for its one connection. */
-#define FTP_LISTEN_MS 60000
 /* Data connections of one session alive at once. */
 #define FTP_DATA_MAX 8
 /* Bytes read from a control socket at once. */

@@ -82,6 +82,7 @@ struct service {
 	const char *kdc_service; /* "service", or the section name */
 	enum gw_role role;
 	bool ftp; /* protocol = ftp */
+	uint64_t ftp_data_ms; /* a data listener waits this long */
 	const struct conf_addr *listen;
 	size_t nlisten;
 	struct sockaddr_storage target; /* backend or connect, resolved */

@@ -306,6 +306,8 @@ svc_load(struct gwconf *cf, struct service *svc, const struct conf_section *sec)
 	svc->listen = conf_get_addrs(sec, "listen", &svc->nlisten);
 	svc->proxy_protocol = conf_get_bool(sec, "proxy_protocol");
 	svc->max_conns = (long)conf_get_int(sec, "max_connections");
+	svc->ftp_data_ms =
+	    (uint64_t)conf_get_duration(sec, "ftp_data_timeout") * 1000;
 	svc->max_per_client =
 	    (long)conf_get_int(sec, "max_connections_per_client");
 	if (svc->nlisten == 0 || svc_role(svc, sec))

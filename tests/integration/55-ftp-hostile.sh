@@ -149,6 +149,7 @@ protocol = ftp
 listen = 127.0.0.1:$PC
 connect = 127.0.0.1:$PS
 key_file = key.cfg
+ftp_data_timeout = 4s
 [service cap]
 role = client
 protocol = ftp
@@ -253,6 +254,29 @@ EOF
 		sed 's/^/#   /' "$T/hijack-$v.out" | head -20
 	fi
 done
+
+# --- a data listener times out (ftp_data_timeout = 4s on the client side) ------
+cat >"$T/lto.s" <<EOF
+> USER anonymous
+> TYPE I
+> PASV
+sleep 5.5
+connect late $CB
+> PASV
+connect d $CB
+> RETR pub/down.bin
+read d $T/lto.data 20
+reply
+> QUIT
+EOF
+ctl lto
+if grep -q '^CONNECT late fail' "$T/lto.out" &&
+    [ "$(sha "$T/lto.data" 2>/dev/null)" = "$DOWNSHA" ]; then
+	ok "a passive data listener is gone after ftp_data_timeout (a connection 5.5 s later is refused); the next PASV works"
+else
+	fail "data listener timeout"
+	sed 's/^/#   /' "$T/lto.out" | head -12
+fi
 
 # --- a data connection without this session's key ----------------------------
 # From the right address (the client gateway's, 127.0.0.1) to the server

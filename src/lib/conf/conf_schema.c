@@ -127,6 +127,8 @@ const struct conf_schema conf_schema_gateway[] = { SECTION("gateway", 0,
 	    "transparent role: original destinations to intercept" },
 	{ "service", "secured_port", CONF_PORT, 0, NULL, 0, 0, 0, NULL,
 	    "transparent role: the remote gateway's port" },
+	{ "service", "ftp_data_timeout", CONF_DURATION, 0, "60s", 1, 3600, 0,
+	    NULL, "protocol ftp: how long a data listener waits" },
 	END };
 
 const struct conf_schema conf_schema_pkt[] = { SECTION("pkt", 0,
