@@ -110,4 +110,27 @@ int sock_set_nodelay(int fd);
  */
 int sock_local(int fd, struct sockaddr_storage *ss, socklen_t *sslen) CG_WUR;
 
+/* A daemon's Unix status socket (sock_unix_listen). */
+struct sock_unix {
+	int fd; /* -1: none */
+	char path[108]; /* sizeof(sun_path) */
+	unsigned long ino; /* the socket file's inode, to remove only ours */
+};
+
+/**
+ * sock_unix_listen(su, path, what): listen on the Unix socket ${path}
+ * (mode 0660, non-blocking, close-on-exec; its directory created 0755 if
+ * missing), replacing a stale socket file but not one that another
+ * process still answers on.  ${what} names the daemon in messages
+ * ("another WHAT answers there").  On failure ${su}->fd is -1: logged as
+ * a warning, the daemon goes on without it.  Return 0 or -1.
+ */
+int sock_unix_listen(struct sock_unix *su, const char *path, const char *what);
+
+/**
+ * sock_unix_close(su): close ${su} and remove its file if it is still
+ * ours (a newer daemon may have replaced it).  fd -1: no-op.
+ */
+void sock_unix_close(struct sock_unix *su);
+
 #endif /* !CRYPTGATE_SOCK_H */

@@ -11,8 +11,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -50,12 +48,10 @@ static struct {
 	bool stopping;
 	int sigfd;
 	struct evloop_io sigio;
-	int statfd;
+	struct sock_unix stat; /* the status socket */
 	struct evloop_io statio;
-	char statpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	ino_t statino; /* ours, if the path still has it at exit */
 	struct evloop_timer sweep;
-} G = { .sigfd = -1, .statfd = -1 };
+} G = { .sigfd = -1, .stat = { .fd = -1 } };
 
 struct worker *
 gw_worker(unsigned int id)
@@ -365,7 +361,7 @@ status_cb(struct evloop_io *io, unsigned int revents, void *arg)
 	(void)io;
 	(void)revents;
 	(void)arg;
-	while ((fd = accept4(G.statfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+	while ((fd = accept4(G.stat.fd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
 		if ((buf = malloc(STATUS_MAX)) != NULL) {
 			len = stats_format(buf, STATUS_MAX, G.cf);
 			/* Unix socket buffers take this at once; a reader
@@ -375,54 +371,6 @@ status_cb(struct evloop_io *io, unsigned int revents, void *arg)
 		}
 		close(fd);
 	}
-}
-
-/* The status socket; a failure is only a warning. */
-static void
-status_open(const char *path)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warnx("status_socket %s: path too long", path);
-		return;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	         0)) == -1) {
-		log_warn("socket");
-		return;
-	}
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
-		    errno == EAGAIN) {
-			log_warnx("status_socket %s: another gateway answers "
-			          "there; no status socket",
-			    path);
-			close(fd);
-			return;
-		}
-		(void)unlink(path);
-		close(fd);
-		if ((fd = socket(AF_UNIX,
-		         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-			return;
-	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
-		log_warn(
-		    "status_socket %s (cryptgate status will not work)", path);
-		close(fd);
-		return;
-	}
-	G.statfd = fd;
-	memcpy(G.statpath, sun.sun_path, sizeof(G.statpath));
-	if (lstat(path, &st) == 0)
-		G.statino = st.st_ino;
 }
 
 /* Signals, status socket, timer, then the workers; the exit status. */
@@ -450,8 +398,8 @@ run(struct lset *ls, struct lrec **recs, size_t *nrecs)
 	if (evloop_io_start(G.el, &G.sigio, EVLOOP_IN) ||
 	    evloop_timer_start(G.el, &G.sweep, SWEEP_MS))
 		goto out;
-	if (G.statfd != -1) {
-		evloop_io_init(&G.statio, G.statfd, status_cb, NULL);
+	if (G.stat.fd != -1) {
+		evloop_io_init(&G.statio, G.stat.fd, status_cb, NULL);
 		if (evloop_io_start(G.el, &G.statio, EVLOOP_IN))
 			goto out;
 	}
@@ -489,7 +437,6 @@ main(int argc, char **argv)
 	struct lset ls[GW_WORKERS_MAX];
 	struct lrec *recs[GW_WORKERS_MAX];
 	size_t nrecs[GW_WORKERS_MAX];
-	struct stat st;
 	unsigned int w;
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false, rules = false;
@@ -545,7 +492,7 @@ main(int argc, char **argv)
 			goto out;
 		rules = true;
 	}
-	status_open(G.cf->status_path);
+	(void)sock_unix_listen(&G.stat, G.cf->status_path, "gateway");
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			log_warn("daemon");
@@ -563,12 +510,7 @@ out:
 	}
 	if (rules)
 		transparent_remove();
-	if (G.statfd != -1) {
-		close(G.statfd);
-		/* Not if a newer gateway took the path over. */
-		if (lstat(G.statpath, &st) == 0 && st.st_ino == G.statino)
-			(void)unlink(G.statpath);
-	}
+	sock_unix_close(&G.stat);
 	gwconf_unref(G.cf);
 	keys_fini();
 	stats_fini();

@@ -16,11 +16,8 @@
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include <errno.h>
-#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +27,7 @@
 #include <unistd.h>
 
 #include "cryptgate/kdcclient.h"
+#include "cryptgate/sock.h"
 
 #include "pktd.h"
 #include "rules.h"
@@ -43,11 +41,9 @@ static struct {
 	struct worker workers[PKTD_QUEUES_MAX];
 	unsigned int nworkers;
 	int sigfd;
-	int statfd;
-	char statpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	ino_t statino;
+	struct sock_unix stat; /* the status socket */
 	int64_t start_ms;
-} G = { .sigfd = -1, .statfd = -1 };
+} G = { .sigfd = -1, .stat = { .fd = -1 } };
 
 static void
 usage(FILE *f)
@@ -114,7 +110,7 @@ status_answer(void)
 	size_t len;
 	int fd;
 
-	while ((fd = accept4(G.statfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+	while ((fd = accept4(G.stat.fd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
 		if ((buf = malloc(STATUS_MAX)) != NULL) {
 			len = stats_format(buf, STATUS_MAX, G.pc, G.workers,
 			    G.nworkers, G.start_ms);
@@ -123,57 +119,6 @@ status_answer(void)
 		}
 		close(fd);
 	}
-}
-
-/* The status socket; a failure is only a warning. */
-static void
-status_open(const char *path)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	char dir[sizeof(sun.sun_path)];
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		log_warnx("status_socket %s: path too long", path);
-		return;
-	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	memcpy(dir, sun.sun_path, sizeof(dir));
-	(void)mkdir(dirname(dir), 0755);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	         0)) == -1) {
-		log_warn("socket");
-		return;
-	}
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
-		    errno == EAGAIN) {
-			log_warnx("status_socket %s: another daemon answers "
-			          "there; no status socket",
-			    path);
-			close(fd);
-			return;
-		}
-		(void)unlink(path);
-		close(fd);
-		if ((fd = socket(AF_UNIX,
-		         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-			return;
-	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
-		log_warn(
-		    "status_socket %s (cryptgate status will not work)", path);
-		close(fd);
-		return;
-	}
-	G.statfd = fd;
-	memcpy(G.statpath, sun.sun_path, sizeof(G.statpath));
-	if (lstat(path, &st) == 0)
-		G.statino = st.st_ino;
 }
 
 /* Wait for signals and status readers until SIGTERM or SIGINT. */
@@ -186,8 +131,8 @@ run(void)
 
 	pfd[0].fd = G.sigfd;
 	pfd[0].events = POLLIN;
-	if (G.statfd != -1) {
-		pfd[1].fd = G.statfd;
+	if (G.stat.fd != -1) {
+		pfd[1].fd = G.stat.fd;
 		pfd[1].events = POLLIN;
 		n = 2;
 	}
@@ -261,7 +206,6 @@ int
 main(int argc, char **argv)
 {
 	struct pconf *pc;
-	struct stat st;
 	unsigned int w;
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false, print = false, down = false;
@@ -326,7 +270,7 @@ main(int argc, char **argv)
 	}
 	if (rules_install(G.pc) || signals())
 		goto out;
-	status_open(pc->status_path);
+	(void)sock_unix_listen(&G.stat, pc->status_path, "pktd");
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			log_warn("daemon");
@@ -349,11 +293,7 @@ out:
 		if (G.workers[w].inited)
 			pthread_mutex_destroy(&G.workers[w].mu);
 	}
-	if (G.statfd != -1) {
-		close(G.statfd);
-		if (lstat(G.statpath, &st) == 0 && st.st_ino == G.statino)
-			(void)unlink(G.statpath);
-	}
+	sock_unix_close(&G.stat);
 	if (G.sigfd != -1)
 		close(G.sigfd);
 	pconf_free(G.pc);

@@ -3,7 +3,9 @@
  * addresses as text (see sock.h).
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -12,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,4 +322,71 @@ sock_local(int fd, struct sockaddr_storage *ss, socklen_t *sslen)
 	}
 	*sslen = len;
 	return (0);
+}
+
+int
+sock_unix_listen(struct sock_unix *su, const char *path, const char *what)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	char dir[sizeof(sun.sun_path)];
+	int fd;
+
+	su->fd = -1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path) ||
+	    strlen(path) >= sizeof(su->path)) {
+		log_warnx("status_socket %s: path too long", path);
+		return (-1);
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	memcpy(dir, sun.sun_path, sizeof(dir));
+	(void)mkdir(dirname(dir), 0755);
+	if ((fd = socket(
+	         AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		goto err0;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+		    errno == EAGAIN) {
+			log_warnx("status_socket %s: another %s answers there; "
+			          "no status socket",
+			    path, what);
+			close(fd);
+			return (-1);
+		}
+		(void)unlink(path);
+		close(fd);
+		if ((fd = socket(AF_UNIX,
+		         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+			goto err0;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1 || listen(fd, 16) == -1)
+		goto err1;
+	su->fd = fd;
+	memcpy(su->path, sun.sun_path, strlen(path) + 1);
+	su->ino = lstat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
+
+	/* Success! */
+	return (0);
+
+err1:
+	close(fd);
+err0:
+	log_warn("status_socket %s (cryptgate status will not work)", path);
+	return (-1);
+}
+
+void
+sock_unix_close(struct sock_unix *su)
+{
+	struct stat st;
+
+	if (su->fd == -1)
+		return;
+	close(su->fd);
+	su->fd = -1;
+	if (lstat(su->path, &st) == 0 && (unsigned long)st.st_ino == su->ino)
+		(void)unlink(su->path);
 }
