@@ -5,8 +5,8 @@
 # (SQLite, loopback), in a throwaway directory: a key distribution center,
 # two hosts enrolled with it, a session key requested by one host (written
 # to key.cfg) and retrieved by the other, as the original system's key
-# server, request program and gateway did.  Each part that lands (gateway,
-# packet encryptor) adds its step here.
+# server, request program and gateway did; then the gateways carry a
+# line protocol and, as root with vsftpd, FTP with its data connections.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -60,6 +60,7 @@ step "3. The administrator adds them and allows alice to talk to bob's telnet"
 "$CG" kdc host add -f kdc/kdc.conf alice/alice.pub
 "$CG" kdc host add -f kdc/kdc.conf bob/bob.pub
 "$CG" kdc policy allow -f kdc/kdc.conf alice bob telnet
+"$CG" kdc policy allow -f kdc/kdc.conf alice bob ftp
 "$CG" kdc host list -f kdc/kdc.conf
 
 for h in alice bob; do
@@ -174,7 +175,71 @@ if [ "$reply" != "etagtpyrc hguorht olleh" ]; then
 fi
 "$CG" status -s "$work/bob/gw.sock"
 
-step "9. The audit log (hash-chained, no key material) verifies"
+step "9. FTP through the gateways: every data connection encrypted too (PASV and PORT)"
+if [ "$(id -u)" != 0 ] || ! command -v vsftpd >/dev/null ||
+    ! command -v curl >/dev/null || ! id ftp >/dev/null 2>&1; then
+	echo "skipped: needs root, vsftpd and curl (mk/deps.sh installs them)"
+else
+	ftp=$(free_port) && fsec=$(free_port) && fcli=$(free_port) &&
+	    pasv=$(free_port)
+	mkdir -p ftp/root/pub ftp/empty
+	chmod 755 ftp/root
+	chmod 555 ftp/empty
+	chown ftp:ftp ftp/root/pub
+	head -c 5000000 /dev/urandom >ftp/root/pub/report.bin
+	chmod 644 ftp/root/pub/report.bin
+	cat >ftp/vsftpd.conf <<EOC
+listen=YES
+listen_address=127.0.0.1
+listen_port=$ftp
+background=NO
+anonymous_enable=YES
+local_enable=NO
+no_anon_password=YES
+anon_root=$work/ftp/root
+write_enable=YES
+anon_upload_enable=YES
+anon_umask=022
+pasv_address=127.0.0.1
+pasv_min_port=$pasv
+pasv_max_port=$pasv
+secure_chroot_dir=$work/ftp/empty
+seccomp_sandbox=NO
+isolate=NO
+isolate_network=NO
+xferlog_enable=NO
+syslog_enable=NO
+EOC
+	setsid vsftpd ftp/vsftpd.conf >ftp/vsftpd.log 2>&1 &
+	ftp_pid=$!
+	printf '[service ftp]\nrole = server\nprotocol = ftp\nlisten = 127.0.0.1:%s\nbackend = 127.0.0.1:%s\n' \
+	    "$fsec" "$ftp" >>bob/gateway.conf
+	printf '[service ftp]\nrole = client\nprotocol = ftp\nlisten = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\npeer = bob\n' \
+	    "$fcli" "$fsec" >>alice/gateway.conf
+	trap 'kill $svc_pid $bob_pid $alice_pid 2>/dev/null; pkill -s "$ftp_pid" 2>/dev/null; cleanup' EXIT
+	kill -HUP "$bob_pid" "$alice_pid"
+	for p in $ftp $fsec $fcli; do
+		for _ in $(seq 1 100); do
+			ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && break
+			sleep 0.05
+		done
+	done
+	url=ftp://127.0.0.1:$fcli/pub
+	curl -sS --max-time 30 --epsv -o ftp/got.bin "$url/report.bin"
+	curl -sS --max-time 30 -P 127.0.0.1 -T ftp/got.bin "$url/back.bin"
+	a=$(sha256sum <ftp/root/pub/report.bin | cut -c1-16)
+	b=$(sha256sum <ftp/got.bin | cut -c1-16)
+	c=$(sha256sum <ftp/root/pub/back.bin | cut -c1-16)
+	echo "download (EPSV) and upload (PORT) of 5 MB through alice's and bob's gateways"
+	echo "sha256: on the server $a, downloaded $b, uploaded back $c"
+	if [ "$a" != "$b" ] || [ "$a" != "$c" ]; then
+		echo "the FTP transfers through the gateways differ" >&2
+		exit 1
+	fi
+	"$CG" status -s "$work/bob/gw.sock" | sed -n '/service ftp/,$p'
+fi
+
+step "10. The audit log (hash-chained, no key material) verifies"
 "$CG" kdc audit show -f kdc/kdc.conf | tail -5
 "$CG" kdc audit verify -f kdc/kdc.conf
 
