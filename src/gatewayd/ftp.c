@@ -321,7 +321,7 @@ static const struct {
 void
 ftp_parse_command(const char *line, size_t len, struct ftp_cmd *cmd)
 {
-	const char *p, *end, *verb;
+	const char *p, *q, *end, *verb;
 	enum ftp_cmd_kind kind = FTP_CMD_OTHER;
 	bool argok;
 	size_t i;
@@ -333,8 +333,28 @@ ftp_parse_command(const char *line, size_t len, struct ftp_cmd *cmd)
 		len--;
 	p = line;
 	end = line + len;
-	/* Leading spaces: some servers skip them, so we do too (fail closed). */
-	while (p < end && *p == ' ')
+	/* The ABOR Synch (IAC IP, IAC DM) may come first. */
+	while (end - p >= 2 && (uint8_t)p[0] == 0xff &&
+	    ((uint8_t)p[1] == 0xf4 || (uint8_t)p[1] == 0xf2))
+		p += 2;
+	/*
+	 * Servers that strip Telnet sequences (BSD ftpd, inetutils, wu-ftpd,
+	 * ProFTPD) would see another verb than we do ("P<IAC NOP>ORT"):
+	 * refuse any other IAC but "IAC IAC" (an escaped 0xff byte).
+	 */
+	for (q = p; q < end; q++) {
+		if ((uint8_t)*q != 0xff)
+			continue;
+		if (q + 1 < end && (uint8_t)q[1] == 0xff) {
+			q++;
+			continue;
+		}
+		cmd->kind = FTP_CMD_BADTELNET;
+		return;
+	}
+	/* Leading white space: some servers skip any, so we do too. */
+	while (p < end &&
+	    (*p == ' ' || *p == '\t' || *p == '\v' || *p == '\f' || *p == '\r'))
 		p++;
 	verb = p;
 	while (p < end && is_alpha(*p))

@@ -53,6 +53,7 @@ enum ftp_cmd_kind {
 	FTP_CMD_AUTH, /* AUTH ...: refused locally (FTPS out of scope) */
 	FTP_CMD_BADADDR, /* PORT/EPRT with bad syntax or numbers */
 	FTP_CMD_BADPROTO, /* EPRT/EPSV with a protocol other than 1 or 2 */
+	FTP_CMD_BADTELNET, /* a Telnet command (IAC) inside the line */
 };
 
 struct ftp_cmd {
@@ -128,10 +129,14 @@ size_t ftp_line_pending(const struct ftp_ctl *f, enum ftp_dir dir);
  * or 2 (inet_pton IPv6), port 1..65535 decimal; the unspecified address
  * gives family AF_UNSPEC; another decimal family gives FTP_CMD_BADPROTO.
  * Spaces after the verb: exactly one (trailing spaces before the line
- * end tolerated); leading spaces are skipped.  A known verb followed by
- * anything but a space or the end (TAB, NUL, digit) is a bad argument:
- * BADADDR for PORT/EPRT, BADPROTO for EPSV; "PORTS" is FTP_CMD_OTHER.
- * Pure: no state.
+ * end tolerated).  Before the verb, white space (some servers skip
+ * any) and the ABOR Synch (IAC IP, IAC DM) are skipped; any other Telnet
+ * command (an IAC not followed by IAC) anywhere in the line gives
+ * FTP_CMD_BADTELNET, since servers that strip Telnet sequences would see
+ * another command than we do.  A known verb followed by anything but a
+ * space or the end (TAB, NUL, digit) is a bad argument: BADADDR for
+ * PORT/EPRT, BADPROTO for EPSV; "PORTS" is FTP_CMD_OTHER.  Pure: no
+ * state.
  */
 void ftp_parse_command(const char *line, size_t len, struct ftp_cmd *cmd);
 

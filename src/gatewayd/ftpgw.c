@@ -312,7 +312,10 @@ mark_urgent(struct conn *c, const char *line, size_t len)
 static bool
 may_answer(enum ftp_cmd_kind k)
 {
-	return (k != FTP_CMD_OTHER && k != FTP_CMD_EPSV_ALL);
+	/* A line with Telnet commands inside is no client's honest
+	   command: it is refused at once, in no particular order. */
+	return (k != FTP_CMD_OTHER && k != FTP_CMD_EPSV_ALL &&
+	    k != FTP_CMD_BADTELNET);
 }
 
 /*
@@ -327,7 +330,12 @@ command(struct conn *c, const char *line, size_t len)
 	int fam = fs->rem[0].ss_family;
 
 	ftp_parse_command(line, len, &cmd);
-	if (may_answer(cmd.kind) && (!fs->greeted || fs->p.pcount > 0)) {
+	/* Also wait when the FIFO is full: a forgotten PASV would let the
+	   server's own 227 through unrewritten. */
+	/* (Unless the server is gone: no reply will come any more.) */
+	if (((may_answer(cmd.kind) && (!fs->greeted || fs->p.pcount > 0)) ||
+	        fs->p.pcount >= FTP_PENDING_MAX) &&
+	    !c->s[1].rdone) {
 		if (line != fs->held)
 			memcpy(fs->held, line, len);
 		fs->heldlen = len;
@@ -342,6 +350,11 @@ command(struct conn *c, const char *line, size_t len)
 	case FTP_CMD_BADADDR:
 		refuse(
 		    c, 501, "Syntax error in PORT/EPRT", "malformed PORT/EPRT");
+		return (0);
+	case FTP_CMD_BADTELNET:
+		refuse(c, 500,
+		    "Telnet commands inside a command line are refused",
+		    "Telnet IAC in a command");
 		return (0);
 	case FTP_CMD_BADPROTO:
 		refuse(c, 522,
@@ -437,6 +450,25 @@ passive_reply(
 	put(c, 1, out, n);
 }
 
+/* A passive reply line we did not write: its code, no numbers. */
+static void
+withhold(struct conn *c, const char *line, size_t len)
+{
+	static const char txt[] = "Passive reply withheld by the gateway\r\n";
+	char out[FTP_FMT_MAX];
+	size_t n = 3;
+
+	memcpy(out, line, 3);
+	out[n++] = len > 3 && line[3] == '-' ? '-' : ' ';
+	memcpy(out + n, txt, sizeof(txt) - 1);
+	n += sizeof(txt) - 1;
+	stats_add(c->svc->st, c->w->id, ST_FTP_REFUSED, 1);
+	log_ratelimited(&c->w->rl, LOG_NOTICE,
+	    "[%s] %s: FTP: a passive reply that answers no PASV/EPSV withheld",
+	    c->svc->name, c->name);
+	put(c, 1, out, n);
+}
+
 /* One reply line (direction 1). */
 static void
 reply_line(struct conn *c, const char *line, size_t len)
@@ -465,6 +497,17 @@ reply_line(struct conn *c, const char *line, size_t len)
 		default:
 			break;
 		}
+	}
+	/*
+	 * A 227/229 line we did not rewrite (unsolicited, answering another
+	 * command, or inside a multi-line reply) names an address of the
+	 * server's choosing: the client never sees its numbers.  The code
+	 * and its separator stay, so that the reply's framing is unchanged.
+	 */
+	if (len >= 3 && line[0] == '2' && line[1] == '2' &&
+	    (line[2] == '7' || line[2] == '9')) {
+		withhold(c, line, len);
+		return;
 	}
 	put(c, 1, line, len);
 }

@@ -473,6 +473,7 @@ flow(struct conn *c, int d, bool *progress, const char **why)
 	struct rbuf *b = &c->b[d];
 	size_t cap = c->svc->cf->bufsize, space;
 	ssize_t n;
+	int pulls = 0;
 
 	for (;;) {
 		while (b->len > 0 && (dst->ready & dst->wneed)) {
@@ -505,6 +506,9 @@ flow(struct conn *c, int d, bool *progress, const char **why)
 			if (!more)
 				break;
 			*progress = true;
+			/* pump() comes back (PUMP_ROUNDS, then ->again). */
+			if (++pulls >= 8)
+				break;
 			continue;
 		}
 		if (src->rdone || !(src->ready & src->rneed))

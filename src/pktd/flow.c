@@ -182,7 +182,9 @@ flow_expire(struct flow_table *t, uint64_t now_ms, uint64_t idle_ms,
 		limit = idle_ms;
 		if (f->closed && closed_ms < limit)
 			limit = closed_ms;
-		if (f->state != FLOW_EST && half_ms < limit)
+		if ((f->state != FLOW_EST ||
+		        (!f->initiator && !f->confirmed)) &&
+		    half_ms < limit)
 			limit = half_ms;
 		idle = now_ms > f->last_ms ? now_ms - f->last_ms : 0;
 		if (idle >= limit) {

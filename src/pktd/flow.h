@@ -49,6 +49,7 @@ struct flow {
 	bool used;
 	bool initiator; /* this host sent the SYN */
 	bool closed; /* RST seen, or FIN both ways */
+	bool confirmed; /* a tagged segment from the peer verified */
 	uint8_t state; /* enum flow_state */
 	uint32_t rule;
 	uint8_t nonce_i[FLOW_NONCEBYTES];
@@ -92,7 +93,9 @@ size_t flow_count(const struct flow_table *t);
 /**
  * flow_expire(t, now_ms, idle_ms, closed_ms, half_ms): remove flows idle
  * for ${idle_ms}, closed ones after ${closed_ms}, and unfinished
- * handshakes after ${half_ms}.  Return the number removed.
+ * handshakes after ${half_ms}: flows not in FLOW_EST, and responder
+ * flows no tagged segment of the peer has confirmed (a spoofed SYN and
+ * our SYN-ACK make such a flow).  Return the number removed.
  */
 size_t flow_expire(struct flow_table *t, uint64_t now_ms, uint64_t idle_ms,
     uint64_t closed_ms, uint64_t half_ms);

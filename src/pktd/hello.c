@@ -200,6 +200,25 @@ syn_out(struct xf *x, struct pkt *k, const struct flow_key *fk, struct flow *f,
 	return (XF_R_OK);
 }
 
+/*
+ * IN SYN or SYN-ACK ${k} of ${f} with the ISN and nonce ${f} has: a
+ * retransmission, or a forged copy (ISN and nonce are public).  It changes
+ * nothing: not whether timestamps are on (a copy without them would turn
+ * off the replay check, RFC 7323 section 3.2), not the flow's liveness.
+ * Once the peer has confirmed the flow, the kernel has its SYN or SYN-ACK:
+ * dropped.  Before, it passes (the kernel answers it, which lets a lost
+ * SYN-ACK or third ACK be made up for) if it offers timestamps as the
+ * first one did.
+ */
+static enum xf_reason
+retransmission(struct flow *f, struct pkt *k, const struct tcpopt *o)
+{
+	if (f->confirmed || o->has_ts != f->in.syn_ts)
+		return (XF_R_STALE);
+	strip_hello(k, o);
+	return (XF_R_OK);
+}
+
 static enum xf_reason
 syn_in(struct xf *x, struct pkt *k, const struct flow_key *fk, struct flow *f,
     int rule, uint64_t now_ms)
@@ -216,14 +235,12 @@ syn_in(struct xf *x, struct pkt *k, const struct flow_key *fk, struct flow *f,
 		if (f->initiator && f->state == FLOW_SYN_SENT)
 			return (XF_R_UNSUPPORTED); /* simultaneous open */
 		if (!f->initiator && f->in.isn == k->seq &&
-		    memcmp(f->nonce_i, nonce, sizeof(nonce)) == 0) {
-			/* A retransmission: same N_i, same N_r. */
-			f->in.syn_ts = o.has_ts;
-			f->last_ms = now_ms;
-			strip_hello(k, &o);
-			return (XF_R_OK);
-		}
-		if (f->state == FLOW_EST && !f->closed)
+		    memcmp(f->nonce_i, nonce, sizeof(nonce)) == 0)
+			return (retransmission(f, k, &o));
+		/* A new SYN replaces a flow the peer never confirmed (a
+		 * spoofed SYN): it gets a fresh N_r. */
+		if (f->state == FLOW_EST && !f->closed &&
+		    (f->initiator || f->confirmed))
 			return (XF_R_STALE);
 		flow_remove(x->flows, f);
 	}
@@ -279,15 +296,16 @@ synack_in(struct xf *x, struct pkt *k, struct flow *f, uint64_t now_ms)
 			flow_remove(x->flows, f);
 			return (XF_R_INTERNAL);
 		}
+		f->in.syn_ts = o.has_ts;
 		f->state = FLOW_EST;
-	} else if (f->in.isn != k->seq ||
-	    memcmp(f->nonce_r, nonce, sizeof(nonce)) != 0) {
-		return (XF_R_STALE);
+		f->last_ms = now_ms;
+		strip_hello(k, &o);
+		return (XF_R_OK);
 	}
-	f->in.syn_ts = o.has_ts;
-	f->last_ms = now_ms;
-	strip_hello(k, &o);
-	return (XF_R_OK);
+	if (f->in.isn != k->seq ||
+	    memcmp(f->nonce_r, nonce, sizeof(nonce)) != 0)
+		return (XF_R_STALE);
+	return (retransmission(f, k, &o));
 }
 
 static enum xf_reason
@@ -298,12 +316,14 @@ synack_out(struct xf *x, struct pkt *k, struct flow *f, uint64_t now_ms)
 	if ((f->out.has_isn && f->out.isn != k->seq) || k->ack != f->in.isn + 1)
 		return (XF_R_STALE);
 	if (!f->out.has_isn) {
+		/* Retransmissions do not make a half-open flow live longer:
+		 * a replayed SYN makes our kernel send one. */
 		f->out.isn = k->seq;
 		f->out.has_isn = true;
 		f->out.hi = 1;
 		f->state = FLOW_EST;
+		f->last_ms = now_ms;
 	}
-	f->last_ms = now_ms;
 	return (add_hello(x, k, f, f->nonce_r));
 }
 

@@ -30,9 +30,10 @@ static bool
 is_hard(int family, uint8_t type, uint8_t code)
 {
 	if (family == AF_INET)
-		return ((type == ICMP_UNREACH &&
-		            (code == 2 || code == 3 || code == 9 ||
-		                code == 10 || code == 13)) ||
+		return (
+		    (type == ICMP_UNREACH &&
+		        (code == 2 || code == 3 || (code >= 6 && code <= 10) ||
+		            (code >= 13 && code <= 15))) ||
 		    type == ICMP_PARAMPROB);
 	return ((type == ICMP6_UNREACH && code != 0 && code != 3) ||
 	    type == ICMP6_PARAMPROB);
@@ -45,6 +46,44 @@ is_error(int family, uint8_t type)
 		return (type == ICMP_UNREACH || type == 11 ||
 		    type == ICMP_PARAMPROB);
 	return (type >= 1 && type <= 4);
+}
+
+/*
+ * The header length of the IPv6 packet quoted at ${qoff} of ${k}: its
+ * extension headers walked as the kernel does before it hands an error to
+ * TCP (ipv6_skip_exthdr), bounded by the ICMP message.  *${odd} is set if
+ * a fragment (offset 0) or AH header was skipped: a protected flow never
+ * sends those.  Return XF_R_OK if TCP follows, XF_R_NOPOLICY if another
+ * protocol (or a later fragment) does, XF_R_MALFORMED if it is cut short.
+ */
+static enum xf_reason
+quote6(const struct pkt *k, size_t qoff, size_t *qhl, bool *odd)
+{
+	const uint8_t *q = k->p + qoff, *h;
+	size_t off = 40, hl;
+	uint8_t nh = q[6];
+
+	*odd = false;
+	while (nh == 0 || nh == 43 || nh == 60 || nh == 44 || nh == 51) {
+		if (qoff + off + 8 > k->len)
+			return (XF_R_MALFORMED);
+		h = q + off;
+		if (nh == 44) {
+			if ((pkt_be16(h + 2) & 0xfff8) != 0)
+				return (XF_R_NOPOLICY); /* no TCP header */
+			*odd = true;
+			hl = 8;
+		} else if (nh == 51) {
+			*odd = true;
+			hl = ((size_t)h[1] + 2) * 4; /* RFC 4302 section 2.2 */
+		} else {
+			hl = ((size_t)h[1] + 1) * 8;
+		}
+		nh = h[0];
+		off += hl;
+	}
+	*qhl = off;
+	return (nh == 6 ? XF_R_OK : XF_R_NOPOLICY);
 }
 
 /* Lower the MTU of a frag-needed / packet-too-big message by the tag. */
@@ -82,6 +121,8 @@ icmp_in(struct xf *x, struct pkt *k)
 	struct flow *f;
 	uint64_t seq64;
 	uint8_t type, code;
+	enum xf_reason r;
+	bool odd = false;
 	int rule;
 
 	if (k->l4 + 8 > k->len)
@@ -99,9 +140,10 @@ icmp_in(struct xf *x, struct pkt *k)
 		qsrc = q + 12;
 		qdst = q + 16;
 	} else {
-		if (qoff + 40 > k->len || q[0] >> 4 != 6 || q[6] != 6)
+		if (qoff + 40 > k->len || q[0] >> 4 != 6)
 			return (XF_R_NOPOLICY);
-		qhl = 40;
+		if ((r = quote6(k, qoff, &qhl, &odd)) != XF_R_OK)
+			return (r);
 		qsrc = q + 8;
 		qdst = q + 24;
 	}
@@ -114,10 +156,14 @@ icmp_in(struct xf *x, struct pkt *k)
 	fk.lport = pkt_be16(qt);
 	fk.rport = pkt_be16(qt + 2);
 	fk.family = (uint32_t)k->family;
-	if ((f = flow_lookup(x->flows, &fk)) == NULL) {
-		rule = xf_match(x, k->family, qdst, fk.lport, fk.rport);
-		return (rule < 0 ? XF_R_NOPOLICY : XF_R_NOFLOW);
-	}
+	f = flow_lookup(x->flows, &fk);
+	rule = f != NULL ? 0 : xf_match(x, k->family, qdst, fk.lport, fk.rport);
+	if (rule < 0)
+		return (XF_R_NOPOLICY);
+	if (odd)
+		return (XF_R_UNSUPPORTED); /* not a packet of ours */
+	if (f == NULL)
+		return (XF_R_NOFLOW);
 	if (!pkt_l4_csum_ok(k, k->family == AF_INET6))
 		return (XF_R_MALFORMED);
 	/* The quoted sequence number must be one we have sent. */

@@ -34,6 +34,8 @@
 
 #define DEFAULT_CONF "/etc/cryptgate/pkt.conf"
 #define STATUS_MAX ((size_t)64 * 1024)
+#define RELOAD_WAIT_MS 2000 /* for the workers to take a new policy */
+#define RELOAD_POLL_MS 10
 
 static struct {
 	const char *path;
@@ -62,7 +64,50 @@ usage(FILE *f)
 	    "See cryptgate-pktd(8).\n");
 }
 
-/* SIGHUP: re-read the configuration and keys. */
+/*
+ * Wait (up to RELOAD_WAIT_MS) until every worker has swapped in the
+ * transform of worker_commit; log if one has not.
+ */
+static void
+wait_committed(void)
+{
+	unsigned int w, waited = 0;
+
+	for (w = 0; w < G.nworkers; w++) {
+		while (!worker_is_committed(&G.workers[w])) {
+			if (waited >= RELOAD_WAIT_MS) {
+				log_warnx("reload: queue %u has not taken the "
+				          "new policy yet",
+				    G.workers[w].qnum);
+				return;
+			}
+			(void)poll(NULL, 0, RELOAD_POLL_MS);
+			waited += RELOAD_POLL_MS;
+		}
+	}
+}
+
+/* Free the transforms of a reload that failed; log. */
+static void
+reload_abort(struct pconf *pc, const char *why)
+{
+	unsigned int w;
+
+	for (w = 0; w < G.nworkers; w++)
+		worker_discard(&G.workers[w]);
+	pconf_free(pc);
+	log_warnx("reload failed: %s; keeping the running configuration", why);
+}
+
+/*
+ * SIGHUP: re-read the configuration and keys.  The new transforms are
+ * built first and the rules installed next: if either fails, nothing
+ * changes (the old rules are put back if only one family's went in).  Then
+ * the workers swap their transforms, within TICK_MS: for that moment
+ * packets of a policy the reload added are queued to the old transform
+ * and pass unchanged, as they did before the reload (connections that
+ * were not protected); packets of a removed one are no longer queued.
+ */
 static void
 reload(void)
 {
@@ -70,6 +115,8 @@ reload(void)
 	unsigned int w;
 	bool same;
 
+	if (G.pc == NULL)
+		return; /* not running yet */
 	log_info("SIGHUP: reloading %s", G.path);
 	if ((pc = pconf_load(G.path, true)) == NULL) {
 		log_warnx("reload failed: keeping the running configuration");
@@ -87,16 +134,23 @@ reload(void)
 	pc->queue_num = G.pc->queue_num;
 	same = pconf_same_policy(pc, G.pc);
 	for (w = 0; !same && w < G.nworkers; w++) {
-		if (worker_post(&G.workers[w], pc) == 0)
-			continue;
-		log_warnx("reload failed: keeping the running configuration");
-		pconf_free(pc);
-		return;
+		if (worker_prepare(&G.workers[w], pc)) {
+			reload_abort(pc, "cannot build the new policy");
+			return;
+		}
 	}
 	/* Also puts back rules someone removed or reordered. */
-	if (rules_install(pc))
-		log_warnx("reload: rules not installed; the previous ones "
-		          "stay");
+	if (rules_install(pc)) {
+		if (rules_install(G.pc))
+			log_warnx("reload: the previous rules could not be "
+			          "put back either");
+		reload_abort(pc, "rules not installed");
+		return;
+	}
+	for (w = 0; !same && w < G.nworkers; w++)
+		worker_commit(&G.workers[w]);
+	if (!same)
+		wait_committed();
 	pconf_free(G.pc);
 	G.pc = pc;
 	log_info("reloaded: %zu policies%s", pc->npols,

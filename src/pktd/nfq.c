@@ -326,8 +326,11 @@ nfqueue_verdicts(struct nfqueue *q, size_t n)
 	if (n == 0)
 		return (0);
 	for (i = 0; i < n; i++) {
+		/* NFQA_PAYLOAD's nla_len (16 bits) counts its header. */
 		if (q->pkts[i].outlen > q->cap ||
-		    q->pkts[i].outlen > NFQ_PKTBYTES)
+		    q->pkts[i].outlen > NFQ_PKTBYTES ||
+		    (q->pkts[i].modified &&
+		        q->pkts[i].outlen > UINT16_MAX - MNL_ATTR_HDRLEN))
 			q->pkts[i].accept = false;
 		q->first[i] = niov;
 		niov += verdict_iov(q, i, &q->iov[niov]);

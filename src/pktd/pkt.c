@@ -48,8 +48,10 @@ pkt_parse_ip(struct pkt *k)
 		nh = k->p[off];
 		off += hl;
 	}
-	if (nh == 44)
-		return (XF_R_UNSUPPORTED); /* a fragment */
+	/* A fragment, or AH (which ip6tables -p tcp looks through): not
+	 * something a protected flow sends or takes. */
+	if (nh == 44 || nh == 51)
+		return (XF_R_UNSUPPORTED);
 	if (off > k->len)
 		return (XF_R_MALFORMED);
 	k->proto = nh;

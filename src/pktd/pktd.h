@@ -93,6 +93,7 @@ struct worker {
 	uint64_t nl_errors;
 	uint64_t batches;
 	struct xf *next_xf; /* posted by a reload; the thread swaps */
+	struct xf *ready; /* main thread: made by worker_prepare */
 };
 
 /**
@@ -107,11 +108,27 @@ int worker_open(
 int worker_run(struct worker *w);
 
 /**
- * worker_post(w, pc): build a new transform for ${pc} and hand it to
- * ${w}'s thread, which frees its old one (and the old one's flows) at its
- * next wakeup.  Return 0 or -1 (logged; ${w} unchanged).
+ * worker_prepare(w, pc): build a new transform for ${pc}, kept by ${w}
+ * until worker_commit or worker_discard (main thread only).  Return 0 or
+ * -1 (logged; nothing kept).
  */
-int worker_post(struct worker *w, const struct pconf *pc);
+int worker_prepare(struct worker *w, const struct pconf *pc) CG_WUR;
+
+/** worker_discard(w): free the transform worker_prepare made, if any. */
+void worker_discard(struct worker *w);
+
+/**
+ * worker_commit(w): hand the transform worker_prepare made (if any) to
+ * ${w}'s thread, which swaps it in and frees its old one (and the old
+ * one's flows) within TICK_MS (100 ms).  Cannot fail.
+ */
+void worker_commit(struct worker *w);
+
+/**
+ * worker_is_committed(w): true once ${w}'s thread has swapped in the
+ * transform of the last worker_commit.
+ */
+bool worker_is_committed(struct worker *w);
 
 /**
  * worker_close(w): stop ${w}'s thread if it runs, wait for it, close its

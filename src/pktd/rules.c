@@ -13,12 +13,16 @@
  *   PKTD_MARK_BASE + i to NFQUEUE queue_num + i, and drops anything else.
  *
  * Protected packets are, per [policy]: TCP to (OUTPUT) or from (INPUT)
- * the peer prefix, not over the loopback interface, with the policy's ports as the remote port (direction
- * out), the local port (in) or either (both); ICMP destination
- * unreachable from the peer prefix; and fragmentation needed (ICMPv6
- * packet too big) from anywhere, as routers send them.  HMARK hashes ICMP
- * errors by the packet they quote, so they reach the connection's queue;
- * the transform passes those that quote no protected connection.
+ * the peer prefix, not over the loopback interface, with the policy's
+ * ports as the remote port (direction out), the local port (in) or either
+ * (both).  And, once per family,
+ * every ICMP error the kernel acts on for TCP, from any address (routers
+ * send them), not over the loopback interface: ICMP destination
+ * unreachable, time exceeded and parameter problem (types 3, 11, 12);
+ * ICMPv6 destination unreachable, packet too big, time exceeded and
+ * parameter problem (types 1-4).  HMARK hashes ICMP errors by the packet
+ * they quote, so they reach the connection's queue; the transform passes
+ * those that quote no protected connection.
  *
  * NFQUEUE never has --queue-bypass: with no daemon reading a queue the
  * kernel drops its packets (fail closed).  The rules are installed with
@@ -174,6 +178,10 @@ matches(FILE *f, const struct pconf *pc, int v6, const char *target)
 	static const enum pmatch in_pm[] = { [XF_BOTH] = PM_PORTS,
 		[XF_INCOMING] = PM_DPORTS,
 		[XF_OUTGOING] = PM_SPORTS };
+	/* Destination unreachable, time exceeded, parameter problem;
+	 * ICMPv6 also packet too big. */
+	static const unsigned int icmp_types[] = { 3, 11, 12 };
+	static const unsigned int icmp6_types[] = { 1, 2, 3, 4 };
 	const struct ppolicy *p;
 	char addr[INET6_ADDRSTRLEN], pre[128];
 	size_t i;
@@ -191,28 +199,16 @@ matches(FILE *f, const struct pconf *pc, int v6, const char *target)
 		snprintf(pre, sizeof(pre),
 		    "-A " CH_IN " ! -i lo -s %s/%u -p tcp", addr, p->peer.len);
 		port_chunks(f, pre, p, in_pm[p->direction], target);
-		if (v6)
-			fprintf(f,
-			    "-A " CH_IN " -s %s/%u -p ipv6-icmp -m icmp6 "
-			    "--icmpv6-type 1 %s\n",
-			    addr, p->peer.len, target);
-		else
-			fprintf(f,
-			    "-A " CH_IN " -s %s/%u -p icmp -m icmp "
-			    "--icmp-type 3 %s\n",
-			    addr, p->peer.len, target);
 	}
-	/* Path MTU messages come from routers, from any address. */
-	if (v6)
+	/* Every ICMP error the kernel acts on for TCP, from any address
+	 * (routers send them). */
+	for (i = 0; i < (v6 ? 4 : 3); i++)
 		fprintf(f,
-		    "-A " CH_IN
-		    " ! -i lo -p ipv6-icmp -m icmp6 --icmpv6-type 2 "
-		    "%s\n",
-		    target);
-	else
-		fprintf(f,
-		    "-A " CH_IN " ! -i lo -p icmp -m icmp --icmp-type 3/4 %s\n",
-		    target);
+		    v6 ? "-A " CH_IN " ! -i lo -p ipv6-icmp -m icmp6 "
+		         "--icmpv6-type %u %s\n"
+		       : "-A " CH_IN " ! -i lo -p icmp -m icmp "
+		         "--icmp-type %u %s\n",
+		    v6 ? icmp6_types[i] : icmp_types[i], target);
 }
 
 /*

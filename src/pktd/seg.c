@@ -307,6 +307,8 @@ seg_in(struct xf *x, struct pkt *k, struct flow *f, uint64_t now_ms)
 	ok = secret_equal(got, want, XF_TAGBYTES);
 	if (!ok)
 		return (XF_R_BADTAG);
+	/* The peer has the keys: not a flow made by a spoofed SYN. */
+	f->confirmed = true;
 	/* Authenticated: now its timestamp can be trusted. */
 	if (!paws_ok(f, k, &o, now_ms))
 		return (XF_R_STALE);

@@ -53,7 +53,7 @@ publish(struct worker *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Swap in a transform posted by worker_post, if any. */
+/* Swap in a transform handed over by worker_commit, if any. */
 static void
 take_posted(struct worker *w)
 {
@@ -108,7 +108,10 @@ worker_main(void *arg)
 	pfd[1].events = POLLIN;
 	for (;;) {
 		if (poll(pfd, 2, TICK_MS) == -1 && errno != EINTR) {
+			/* As below: stop the daemon rather than leave the
+			 * queue unread without a word. */
 			log_warn("queue %u: poll", w->qnum);
+			kill(getpid(), SIGTERM);
 			break;
 		}
 		if (pfd[1].revents != 0)
@@ -184,18 +187,46 @@ worker_run(struct worker *w)
 }
 
 int
-worker_post(struct worker *w, const struct pconf *pc)
+worker_prepare(struct worker *w, const struct pconf *pc)
 {
-	struct xf *x, *old;
-
-	if ((x = make_xf(pc)) == NULL)
+	worker_discard(w);
+	if ((w->ready = make_xf(pc)) == NULL)
 		return (-1);
+	return (0);
+}
+
+void
+worker_discard(struct worker *w)
+{
+	xf_free(w->ready);
+	w->ready = NULL;
+}
+
+void
+worker_commit(struct worker *w)
+{
+	struct xf *old;
+
+	if (w->ready == NULL)
+		return;
 	pthread_mutex_lock(&w->mu);
 	old = w->next_xf;
-	w->next_xf = x;
+	/* The thread now owns the transform. */
+	w->next_xf = w->ready;
 	pthread_mutex_unlock(&w->mu);
+	w->ready = NULL;
 	xf_free(old);
-	return (0);
+}
+
+bool
+worker_is_committed(struct worker *w)
+{
+	bool done;
+
+	pthread_mutex_lock(&w->mu);
+	done = w->next_xf == NULL;
+	pthread_mutex_unlock(&w->mu);
+	return (done);
 }
 
 void
@@ -218,6 +249,7 @@ worker_close(struct worker *w)
 	w->xf = NULL;
 	xf_free(w->next_xf);
 	w->next_xf = NULL;
+	worker_discard(w);
 }
 
 void

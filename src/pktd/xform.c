@@ -24,7 +24,7 @@
 #include "xfint.h"
 #include "xform.h"
 
-#define XF_IDLE_MS_DEFAULT 7200000ULL
+#define XF_IDLE_MS_DEFAULT 8100000ULL
 #define XF_CLOSED_MS 60000ULL
 #define XF_HALF_MS 75000ULL
 #define XF_KEYID_LABEL "cryptgate pkt keyid"

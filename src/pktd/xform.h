@@ -117,8 +117,10 @@ void xf_free(struct xf *x);
 
 /**
  * xf_set_flow_timeout(x, idle_ms): idle flows expire after ${idle_ms}
- * (default 7200000, 2 hours); closed flows (FIN both ways, or RST) after
- * min(idle_ms, 60000).
+ * (default 8100000, 2 h 15 min: longer than Linux's tcp_keepalive_time of
+ * 2 hours, so an idle connection's first keepalive finds its flow);
+ * closed flows (FIN both ways, or RST) after min(idle_ms, 60000);
+ * handshakes the peer has not confirmed after min(idle_ms, 75000).
  */
 void xf_set_flow_timeout(struct xf *x, uint64_t idle_ms);
 

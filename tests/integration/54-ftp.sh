@@ -36,8 +36,12 @@ for p in vsftpd curl lftp tnftp socat ss; do
 		done_testing
 	fi
 done
-if ! is_root || ! id ftp >/dev/null 2>&1; then
-	fail "vsftpd needs root and the ftp user (package vsftpd)"
+if ! is_root; then
+	skip "FTP through the gateways" "vsftpd needs root"
+	done_testing
+fi
+if ! id ftp >/dev/null 2>&1; then
+	fail "vsftpd's anonymous sessions need the user ftp (package vsftpd makes it)"
 	done_testing
 fi
 

@@ -65,6 +65,7 @@ ftp_vsftpd_start() {
 	mkdir -p "$d/root/pub" "$d/empty"
 	chmod 755 "$d" "$d/root"
 	chmod 555 "$d/empty"
+	# Anonymous sessions run as the user ftp (the vsftpd package makes it).
 	chown ftp:ftp "$d/root/pub" 2>/dev/null
 	chmod 755 "$d/root/pub"
 	pasv=$(ftp_free_range 16) || return 1

@@ -6,7 +6,9 @@
 # gateway that ignores the 227 address connects).  LIST sends
 # "evil-listing" on whatever connected to 127.0.0.1:P.  LOG gets
 # "TRAPPED" for every connection to the trap and "DATA" for every one to
-# the real listener.
+# the real listener, and "CMD <line>" (non-printable bytes as \xHH) for
+# every command line it receives.  PWD is answered with a 257 followed by
+# an unsolicited 227 naming 127.0.0.9 (a reply answering no PASV).
 use strict; use warnings; use IO::Socket::IP; use IO::Select;
 my $log = shift;
 $| = 1;
@@ -39,10 +41,15 @@ while (my $c = $l->accept) {
 		}
 		$buf =~ s/^([^\n]*)\n//;
 		(my $cmd = $1) =~ s/\r$//;
+		(my $shown = $cmd) =~ s/([^\x20-\x7e])/sprintf("\\x%02x", ord($1))/ge;
+		print $lf "CMD $shown\n";
 		my $v = uc((split(' ', $cmd))[0] // '');
 		if ($v eq 'USER') { syswrite($c, "230 Welcome.\r\n") }
 		elsif ($v eq 'PASS') { syswrite($c, "230 Already.\r\n") }
 		elsif ($v eq 'TYPE') { syswrite($c, "200 Type set.\r\n") }
+		elsif ($v eq 'PWD') {
+			syswrite($c, "257 \"/\"\r\n227 Entering Passive Mode (127,0,0,9,100,1).\r\n");
+		}
 		elsif ($v eq 'PASV') {
 			for (1 .. 50) {
 				close $d if $d; close $trap if $trap;

@@ -663,6 +663,43 @@ test_fifo(void **state)
 
 /* Formatting. */
 
+/*
+ * Telnet commands inside a line: servers that strip them (BSD ftpd,
+ * inetutils, wu-ftpd, ProFTPD) would see PORT in "P<IAC NOP>ORT"; white
+ * space before the verb is skipped by some servers too.
+ */
+static void
+test_telnet(void **state)
+{
+	struct ftp_cmd c;
+
+	(void)state;
+	assert_kind("P\xff\xf1ORT 127,0,0,1,100,100\r\n", FTP_CMD_BADTELNET);
+	assert_kind("E\xff\xf1"
+	            "PSV ALL\r\n",
+	    FTP_CMD_BADTELNET);
+	assert_kind("\xff\xfb\x01"
+	            "AUTH TLS\r\n",
+	    FTP_CMD_BADTELNET);
+	assert_kind("STOR a\xff\r\n", FTP_CMD_BADTELNET);
+	/* IAC IAC is an escaped 0xff byte: fine. */
+	assert_kind("STOR a\xff\xff"
+	            "b\r\n",
+	    FTP_CMD_OTHER);
+	/* The ABOR Synch before the verb is skipped. */
+	assert_kind("\xff\xf4\xff\xf2"
+	            "ABOR\r\n",
+	    FTP_CMD_OTHER);
+	c = cmd("\xff\xf4\xff\xf2"
+	        "PORT 1,2,3,4,5,6\r\n");
+	assert_int_equal(c.kind, FTP_CMD_PORT);
+	/* Leading white space of any kind. */
+	assert_kind("\tPORT 127,0,0,9,100,100\r\n", FTP_CMD_PORT);
+	assert_kind(" \v\fPASV\r\n", FTP_CMD_PASV);
+	assert_kind("\tLPRT 4,4,1,2,3,4,2,1,1\r\n", FTP_CMD_LPRT);
+	assert_kind("\tauth tls\r\n", FTP_CMD_AUTH);
+}
+
 /* A client that sends USER before the greeting: the 220 answers nothing. */
 static void
 test_greeting(void **state)
@@ -799,6 +836,7 @@ main(void)
 		cmocka_unit_test(test_multiline),
 		cmocka_unit_test(test_fifo),
 		cmocka_unit_test(test_greeting),
+		cmocka_unit_test(test_telnet),
 		cmocka_unit_test(test_fmt),
 	};
 

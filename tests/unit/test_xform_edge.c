@@ -141,6 +141,224 @@ test_icmp(void **state)
 	icmp_case(AF_INET6);
 }
 
+/*
+ * ${w} (an IPv6 TCP packet) quoted with extension header ${nh} of
+ * ${ehlen} bytes (next header ${next}; for a fragment header, offset
+ * field ${fragoff}) before the first 20 bytes of its TCP header, into
+ * ${q}; return the quote's length.
+ */
+static size_t
+quote_eh(uint8_t *q, const uint8_t *w, uint8_t nh, size_t ehlen, uint8_t next,
+    uint16_t fragoff)
+{
+	memcpy(q, w, 40);
+	q[6] = nh;
+	memset(q + 40, 0, ehlen);
+	q[40] = next;
+	if (nh == 51)
+		q[41] = (uint8_t)(ehlen / 4 - 2);
+	else if (nh == 44)
+		pkt_put16(q + 42, fragoff);
+	else
+		q[41] = (uint8_t)(ehlen / 8 - 1);
+	memcpy(q + 40 + ehlen, w + 40, 20);
+	pkt_put16(q + 4, (uint16_t)(ehlen + 20));
+	return (40 + ehlen + 20);
+}
+
+/* ICMPv6 ${type}/${code} (MTU 1500) quoting ${q}: the verdict's reason. */
+static enum xf_reason
+icmp6_in(struct conn *c, uint8_t type, uint8_t code, const uint8_t *q,
+    size_t qlen, uint8_t *p)
+{
+	enum xf_reason why;
+	size_t len;
+
+	len = icmp_pkt(
+	    p, AF_INET6, "2001:db8::1", c->a.addr, type, code, 1500, q, qlen);
+	(void)run(c, c->a.x, XF_IN, p, &len, BUFSZ, &why);
+	return (why);
+}
+
+/*
+ * An ICMPv6 error quoting a packet with extension headers is matched to
+ * its flow as the kernel matches it to its socket: hard errors dropped,
+ * PTB lowered.  Fragment and AH headers in a protected flow's quote are
+ * not ours: dropped.
+ */
+static void
+test_icmp6_exthdr(void **state)
+{
+	uint8_t w[BUFSZ], q[BUFSZ], p[BUFSZ];
+	size_t ql;
+	struct conn c;
+
+	(void)state;
+	conn_init(&c, AF_INET6, KEY, 10, 20);
+	handshake(&c);
+	(void)a_out(&c, PKT_ACK, "data", 4, c.a.nxt, c.b.nxt, w);
+	ql = quote_eh(q, w, 60, 8, 6, 0);
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_ICMP);
+	assert_int_equal(icmp6_in(&c, 2, 0, q, ql, p), XF_R_OK);
+	assert_int_equal(pkt_be32(p + 44), 1484);
+	assert_int_equal(c.a.x->st.icmp_mtu, 1);
+	ql = quote_eh(q, w, 0, 16, 6, 0);
+	assert_int_equal(icmp6_in(&c, 4, 0, q, ql, p), XF_R_ICMP);
+	ql = quote_eh(q, w, 43, 24, 6, 0);
+	assert_int_equal(icmp6_in(&c, 1, 1, q, ql, p), XF_R_ICMP);
+	assert_int_equal(icmp6_in(&c, 3, 0, q, ql, p), XF_R_OK);
+	/* Hop-by-hop, then destination options, then TCP. */
+	ql = quote_eh(q + 8, w, 60, 8, 6, 0) + 8;
+	memmove(q, q + 8, 40);
+	memset(q + 40, 0, 8);
+	q[6] = 0;
+	q[40] = 60;
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_ICMP);
+	/* Fragment (offset 0) and AH: not packets of ours. */
+	ql = quote_eh(q, w, 44, 8, 6, 0);
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_UNSUPPORTED);
+	assert_int_equal(icmp6_in(&c, 2, 0, q, ql, p), XF_R_UNSUPPORTED);
+	ql = quote_eh(q, w, 51, 24, 6, 0);
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_UNSUPPORTED);
+	/* A later fragment (no TCP header), UDP, an unprotected port: the
+	 * kernel's business. */
+	ql = quote_eh(q, w, 44, 8, 6, 8);
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_NOPOLICY);
+	ql = quote_eh(q, w, 60, 8, 17, 0);
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_NOPOLICY);
+	ql = quote_eh(q, w, 44, 8, 6, 0);
+	pkt_put16(q + 48 + 2, 6000);
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_NOPOLICY);
+	/* Cut short: an extension header past the end, or too long. */
+	ql = quote_eh(q, w, 60, 8, 6, 0);
+	assert_int_equal(icmp6_in(&c, 1, 4, q, 44, p), XF_R_MALFORMED);
+	q[41] = 7;
+	assert_int_equal(icmp6_in(&c, 1, 4, q, ql, p), XF_R_MALFORMED);
+	/* The flow goes on. */
+	xmit(&c, true, PKT_ACK, TSOPT, sizeof(TSOPT), "more", 4, NULL, NULL);
+	conn_fini(&c);
+}
+
+/* ${type}/${code} errors of ${family}: one quoting the protected flow
+ * gets ${want}; quoting another port or UDP they pass unchanged. */
+static void
+icmp_type(struct conn *c, const uint8_t *w, uint8_t type, uint8_t code,
+    enum xf_reason want)
+{
+	const char *router = c->family == AF_INET ? "192.0.2.1" : "2001:db8::1";
+	uint8_t q[BUFSZ], p[BUFSZ];
+	size_t ql = l4off(w) + 8, len;
+	enum xf_reason why;
+
+	memcpy(q, w, ql);
+	len = icmp_pkt(p, c->family, router, c->a.addr, type, code, 0, q, ql);
+	(void)run(c, c->a.x, XF_IN, p, &len, BUFSZ, &why);
+	assert_int_equal(why, want);
+	pkt_put16(q + l4off(q) + 2, 6000);
+	len = icmp_pkt(p, c->family, router, c->a.addr, type, code, 0, q, ql);
+	assert_int_equal(
+	    run(c, c->a.x, XF_IN, p, &len, BUFSZ, &why), XF_ACCEPT);
+	assert_int_equal(why, XF_R_NOPOLICY);
+	memcpy(q, w, ql);
+	q[c->family == AF_INET ? 9 : 6] = 17;
+	len = icmp_pkt(p, c->family, router, c->a.addr, type, code, 0, q, ql);
+	assert_int_equal(
+	    run(c, c->a.x, XF_IN, p, &len, BUFSZ, &why), XF_ACCEPT);
+	assert_int_equal(why, XF_R_NOPOLICY);
+}
+
+/* Every error type the daemon queues (rules.c), from any source. */
+static void
+test_icmp_types(void **state)
+{
+	uint8_t w[BUFSZ];
+	struct conn c;
+
+	(void)state;
+	conn_init(&c, AF_INET, KEY, 10, 20);
+	handshake(&c);
+	(void)a_out(&c, PKT_ACK, "data", 4, c.a.nxt, c.b.nxt, w);
+	icmp_type(&c, w, 3, 1, XF_R_OK);
+	icmp_type(&c, w, 3, 3, XF_R_ICMP);
+	icmp_type(&c, w, 3, 6, XF_R_ICMP);
+	icmp_type(&c, w, 3, 11, XF_R_OK);
+	icmp_type(&c, w, 3, 14, XF_R_ICMP);
+	icmp_type(&c, w, 11, 0, XF_R_OK);
+	icmp_type(&c, w, 12, 0, XF_R_ICMP);
+	conn_fini(&c);
+	conn_init(&c, AF_INET6, KEY, 10, 20);
+	handshake(&c);
+	(void)a_out(&c, PKT_ACK, "data", 4, c.a.nxt, c.b.nxt, w);
+	icmp_type(&c, w, 1, 0, XF_R_OK);
+	icmp_type(&c, w, 1, 1, XF_R_ICMP);
+	icmp_type(&c, w, 2, 0, XF_R_OK);
+	icmp_type(&c, w, 3, 0, XF_R_OK);
+	icmp_type(&c, w, 4, 0, XF_R_ICMP);
+	conn_fini(&c);
+}
+
+/* IPv6 TCP behind AH (queued: ip6tables -p tcp looks through AH) is
+ * dropped both ways, never passed unchanged. */
+static void
+test_ah(void **state)
+{
+	uint8_t t[BUFSZ], p[BUFSZ];
+	enum xf_reason why;
+	size_t tl, len, out;
+	struct conn c;
+	int d;
+
+	(void)state;
+	conn_init(&c, AF_INET6, KEY, 10, 20);
+	handshake(&c);
+	for (d = 0; d < 2; d++) {
+		tl = tcp_pkt(t, AF_INET6, d ? c.b.addr : c.a.addr,
+		    d ? c.a.addr : c.b.addr, d ? c.b.port : c.a.port,
+		    d ? c.a.port : c.b.port, d ? c.b.nxt : c.a.nxt,
+		    d ? c.a.nxt : c.b.nxt, PKT_ACK, NULL, 0, "SECRET", 6);
+		memcpy(p, t, 40);
+		p[6] = 51;
+		memset(p + 40, 0, 16);
+		p[40] = 6;
+		p[41] = 2;
+		memcpy(p + 56, t + 40, tl - 40);
+		len = tl + 16;
+		pkt_put16(p + 4, (uint16_t)(len - 40));
+		assert_int_equal(xf_packet(c.a.x, d ? XF_IN : XF_OUT, p, len,
+		                     BUFSZ, &out, c.now, &why),
+		    XF_DROP);
+		assert_int_equal(why, XF_R_UNSUPPORTED);
+	}
+	conn_fini(&c);
+}
+
+/* The default flow_timeout outlasts Linux's 2-hour keepalive time. */
+static void
+test_default_timeout(void **state)
+{
+	struct xf_stats st;
+	struct conn c;
+
+	(void)state;
+	conn_init(&c, AF_INET, KEY, 1, 2);
+	handshake(&c);
+	xmit(&c, false, PKT_ACK, TSOPT, sizeof(TSOPT), "hi", 2, NULL, NULL);
+	c.now += 7200000 + 75000;
+	xf_expire(c.a.x, c.now);
+	xf_expire(c.b.x, c.now);
+	xf_stats_get(c.a.x, &st);
+	assert_int_equal(st.flows_open, 1);
+	xf_stats_get(c.b.x, &st);
+	assert_int_equal(st.flows_open, 1);
+	/* The first keepalive probe (a pure ACK, TS 7200 s on) goes through. */
+	xmit(&c, true, PKT_ACK, TSOPT, sizeof(TSOPT), NULL, 0, NULL, NULL);
+	c.now += 8100000;
+	xf_expire(c.a.x, c.now);
+	xf_stats_get(c.a.x, &st);
+	assert_int_equal(st.flows_open, 0);
+	conn_fini(&c);
+}
+
 /* Every prefix and many corruptions of real packets, in both directions,
  * in exactly-sized buffers: never a crash, never a write past cap. */
 static void
@@ -281,6 +499,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seq_wrap),
 		cmocka_unit_test(test_icmp),
+		cmocka_unit_test(test_icmp6_exthdr),
+		cmocka_unit_test(test_icmp_types),
+		cmocka_unit_test(test_ah),
+		cmocka_unit_test(test_default_timeout),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_nospace),
 		cmocka_unit_test(test_expiry),

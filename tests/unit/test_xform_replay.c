@@ -365,6 +365,235 @@ test_rst_and_idle(void **state)
 	conn_fini(&c);
 }
 
+/* A's flow (the only one in its table). */
+static struct flow *
+aflow(struct conn *c)
+{
+	struct flow *f = &c->a.x->flows->flows[0];
+
+	assert_true(f->used);
+	return (f);
+}
+
+/*
+ * handshake_opts() keeping the SYN and SYN-ACK as they went on the wire
+ * (with their hellos) in ${syn} and ${sa}.
+ */
+static void
+handshake_wire(struct conn *c, const uint8_t *synopt, size_t synlen,
+    const uint8_t *ackopt, size_t acklen, uint8_t *syn, size_t *sl, uint8_t *sa,
+    size_t *sal)
+{
+	uint8_t p[BUFSZ];
+	enum xf_reason why;
+	size_t len;
+
+	len = tcp_pkt(p, c->family, c->a.addr, c->b.addr, c->a.port, c->b.port,
+	    c->a.nxt, 0, PKT_SYN, synopt, synlen, NULL, 0);
+	assert_int_equal(
+	    run(c, c->a.x, XF_OUT, p, &len, BUFSZ, &why), XF_ACCEPT);
+	memcpy(syn, p, len);
+	*sl = len;
+	assert_int_equal(
+	    run(c, c->b.x, XF_IN, p, &len, BUFSZ, &why), XF_ACCEPT);
+	c->a.nxt++;
+	len = tcp_pkt(p, c->family, c->b.addr, c->a.addr, c->b.port, c->a.port,
+	    c->b.nxt, c->a.nxt, PKT_SYN | PKT_ACK, ackopt, acklen, NULL, 0);
+	assert_int_equal(
+	    run(c, c->b.x, XF_OUT, p, &len, BUFSZ, &why), XF_ACCEPT);
+	memcpy(sa, p, len);
+	*sal = len;
+	assert_int_equal(
+	    run(c, c->a.x, XF_IN, p, &len, BUFSZ, &why), XF_ACCEPT);
+	c->b.nxt++;
+}
+
+/*
+ * A forged copy of the SYN or SYN-ACK ${wire}: same addresses, ports,
+ * flags, ISN, ACK and hello, but options MSS, hello and, if ${ts}, a
+ * timestamp.  Return its length.
+ */
+static size_t
+forge(const uint8_t *wire, bool ts, uint8_t *out)
+{
+	const uint8_t *th = wire + l4off(wire), *h = find_opt(wire, 253);
+	int family = wire[0] >> 4 == 4 ? AF_INET : AF_INET6;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	uint8_t opt[36];
+	size_t n = 0;
+
+	assert_non_null(h);
+	assert_non_null(inet_ntop(
+	    family, wire + (family == AF_INET ? 12 : 8), src, sizeof(src)));
+	assert_non_null(inet_ntop(
+	    family, wire + (family == AF_INET ? 16 : 24), dst, sizeof(dst)));
+	memcpy(opt, (const uint8_t[]){ 2, 4, 0x05, 0x94 }, 4);
+	memcpy(opt + 4, h, XF_HELLOBYTES);
+	n = 4 + XF_HELLOBYTES;
+	opt[n++] = 1;
+	opt[n++] = 1;
+	if (ts) {
+		memcpy(opt + n,
+		    (const uint8_t[]){ 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 1 },
+		    12);
+		n += 12;
+	}
+	return (tcp_pkt(out, family, src, dst, pkt_be16(th), pkt_be16(th + 2),
+	    pkt_be32(th + 4), pkt_be32(th + 8), th[13], opt, n, NULL, 0));
+}
+
+/* Run a copy of ${wire} into ${x}; the reason. */
+static enum xf_reason
+in_copy(struct conn *c, struct xf *x, const uint8_t *wire, size_t wlen)
+{
+	uint8_t p[BUFSZ];
+	enum xf_reason why;
+	size_t len = wlen;
+
+	memcpy(p, wire, wlen);
+	if (run(c, x, XF_IN, p, &len, BUFSZ, &why) == XF_ACCEPT &&
+	    why == XF_R_OK)
+		assert_null(find_opt(p, 253));
+	return (why);
+}
+
+/*
+ * Forged copies of the SYN and SYN-ACK (ISNs and nonces are public)
+ * change nothing: not whether the flow has timestamps (a copy without
+ * them would turn the replay check off), not its state or liveness.
+ */
+static void
+test_hello_copies(void **state)
+{
+	uint8_t syn[BUFSZ], sa[BUFSZ], f[BUFSZ], w[BUFSZ], o[12];
+	size_t sl, sal, fl, wl;
+	uint64_t la, lb;
+	struct conn c;
+
+	(void)state;
+	conn_init(&c, AF_INET, KEY, 100, 200);
+	handshake_wire(&c, SYNOPT, sizeof(SYNOPT), SYNOPT, sizeof(SYNOPT), syn,
+	    &sl, sa, &sal);
+	la = aflow(&c)->last_ms;
+	lb = bflow(&c)->last_ms;
+	c.now += 10;
+	/* Before the peer confirmed the flow: a copy without timestamps is
+	 * stale, an exact one passes (the kernel answers a retransmission),
+	 * neither changes the flow. */
+	assert_false(aflow(&c)->confirmed || bflow(&c)->confirmed);
+	fl = forge(syn, false, f);
+	assert_int_equal(in_copy(&c, c.b.x, f, fl), XF_R_STALE);
+	assert_int_equal(in_copy(&c, c.b.x, syn, sl), XF_R_OK);
+	fl = forge(sa, false, f);
+	assert_int_equal(in_copy(&c, c.a.x, f, fl), XF_R_STALE);
+	assert_int_equal(in_copy(&c, c.a.x, sa, sal), XF_R_OK);
+	assert_true(aflow(&c)->in.syn_ts && bflow(&c)->in.syn_ts);
+	assert_int_equal(aflow(&c)->last_ms, la);
+	assert_int_equal(bflow(&c)->last_ms, lb);
+	assert_int_equal(aflow(&c)->state, FLOW_EST);
+	/* Confirmed both ways: even exact copies are stale. */
+	xmit(&c, true, PKT_ACK, TSOPT, sizeof(TSOPT), NULL, 0, NULL, NULL);
+	tsopt(o, 100);
+	xmit(&c, false, PKT_ACK, o, sizeof(o), "old", 3, w, &wl);
+	assert_true(aflow(&c)->confirmed && bflow(&c)->confirmed);
+	assert_int_equal(in_copy(&c, c.b.x, syn, sl), XF_R_STALE);
+	assert_int_equal(in_copy(&c, c.a.x, sa, sal), XF_R_STALE);
+	/* The replay check outlives a forged SYN-ACK without timestamps. */
+	c.now += 5000;
+	tsopt(o, 5100);
+	xmit(&c, false, PKT_ACK, o, sizeof(o), "new", 3, NULL, NULL);
+	la = aflow(&c)->last_ms;
+	c.now += 10;
+	fl = forge(sa, false, f);
+	assert_int_equal(in_copy(&c, c.a.x, f, fl), XF_R_STALE);
+	assert_int_equal(in_copy(&c, c.a.x, w, wl), XF_R_STALE);
+	assert_true(aflow(&c)->in.syn_ts);
+	assert_int_equal(aflow(&c)->last_ms, la);
+	xmit(&c, true, PKT_ACK, TSOPT, sizeof(TSOPT), "on", 2, NULL, NULL);
+	conn_fini(&c);
+	/* A flow without timestamps: a copy with them does not stall it. */
+	conn_init(&c, AF_INET6, KEY, 300, 400);
+	handshake_wire(&c, SYNOPT_NOTS, sizeof(SYNOPT_NOTS), SYNOPT_NOTS,
+	    sizeof(SYNOPT_NOTS), syn, &sl, sa, &sal);
+	fl = forge(syn, true, f);
+	assert_int_equal(in_copy(&c, c.b.x, f, fl), XF_R_STALE);
+	fl = forge(sa, true, f);
+	assert_int_equal(in_copy(&c, c.a.x, f, fl), XF_R_STALE);
+	assert_false(aflow(&c)->in.syn_ts || bflow(&c)->in.syn_ts);
+	xmit(&c, true, PKT_ACK, NULL, 0, "a", 1, NULL, NULL);
+	xmit(&c, false, PKT_ACK, NULL, 0, "b", 1, NULL, NULL);
+	conn_fini(&c);
+}
+
+/*
+ * A spoofed SYN (a valid hello: the KeyID is public) and our kernel's
+ * SYN-ACK make a responder flow the peer never confirms: it expires as a
+ * half-open one and a real SYN on its 4-tuple replaces it.  A confirmed
+ * flow, or an initiator's established one, is not half-open.
+ */
+static void
+test_spoofed_syn(void **state)
+{
+	uint8_t p[BUFSZ];
+	struct xf_stats st;
+	enum xf_reason why;
+	struct conn c;
+	size_t len;
+	int i;
+
+	(void)state;
+	conn_init(&c, AF_INET, KEY, 1000, 5000);
+	for (i = 0; i < 2; i++) {
+		len = tcp_pkt(p, AF_INET, c.a.addr, c.b.addr, c.a.port,
+		    c.b.port, 777, 0, PKT_SYN, SYNOPT, sizeof(SYNOPT), NULL, 0);
+		assert_int_equal(
+		    run(&c, c.a.x, XF_OUT, p, &len, BUFSZ, &why), XF_ACCEPT);
+		assert_int_equal(
+		    run(&c, c.b.x, XF_IN, p, &len, BUFSZ, &why), XF_ACCEPT);
+		len = tcp_pkt(p, AF_INET, c.b.addr, c.a.addr, c.b.port,
+		    c.a.port, 9999, 778, PKT_SYN | PKT_ACK, SYNOPT,
+		    sizeof(SYNOPT), NULL, 0);
+		assert_int_equal(
+		    run(&c, c.b.x, XF_OUT, p, &len, BUFSZ, &why), XF_ACCEPT);
+		assert_int_equal(bflow(&c)->state, FLOW_EST);
+		assert_false(bflow(&c)->confirmed);
+		if (i == 1)
+			break;
+		/* Our kernel's SYN-ACK retransmissions do not extend it. */
+		c.now += 60000;
+		len = tcp_pkt(p, AF_INET, c.b.addr, c.a.addr, c.b.port,
+		    c.a.port, 9999, 778, PKT_SYN | PKT_ACK, SYNOPT,
+		    sizeof(SYNOPT), NULL, 0);
+		assert_int_equal(
+		    run(&c, c.b.x, XF_OUT, p, &len, BUFSZ, &why), XF_ACCEPT);
+		c.now += 15000;
+		xf_expire(c.b.x, c.now);
+		xf_stats_get(c.b.x, &st);
+		assert_int_equal(st.flows_open, 0);
+	}
+	/* The real client's SYN (new ISN, new N_i) replaces the flow. */
+	handshake(&c);
+	assert_true(bflow(&c)->confirmed);
+	assert_false(aflow(&c)->confirmed);
+	c.now += 100000;
+	xf_expire(c.a.x, c.now);
+	xf_expire(c.b.x, c.now);
+	xf_stats_get(c.a.x, &st);
+	assert_int_equal(st.flows_open, 1);
+	xf_stats_get(c.b.x, &st);
+	assert_int_equal(st.flows_open, 1);
+	xmit(&c, false, PKT_ACK, TSOPT, sizeof(TSOPT), "srv", 3, NULL, NULL);
+	xmit(&c, true, PKT_ACK, TSOPT, sizeof(TSOPT), "cli", 3, NULL, NULL);
+	/* Now a new SYN on the live, confirmed flow is refused. */
+	len = tcp_pkt(p, AF_INET, c.a.addr, c.b.addr, c.a.port, c.b.port, 4242,
+	    0, PKT_SYN, SYNOPT, sizeof(SYNOPT), NULL, 0);
+	assert_int_equal(
+	    run(&c, c.a.x, XF_OUT, p, &len, BUFSZ, &why), XF_ACCEPT);
+	assert_int_equal(run(&c, c.b.x, XF_IN, p, &len, BUFSZ, &why), XF_DROP);
+	assert_int_equal(why, XF_R_STALE);
+	conn_fini(&c);
+}
+
 int
 main(void)
 {
@@ -376,6 +605,8 @@ main(void)
 		cmocka_unit_test(test_no_ts),
 		cmocka_unit_test(test_unauth_no_move),
 		cmocka_unit_test(test_rst_and_idle),
+		cmocka_unit_test(test_hello_copies),
+		cmocka_unit_test(test_spoofed_syn),
 	};
 
 	log_init(1, 0, LOG_USER);
