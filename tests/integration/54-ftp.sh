@@ -205,6 +205,46 @@ for cl in curl lftp tnftp; do
 	done
 done
 
+# --- REST, APPE, STOU pass through --------------------------------------------
+# REST: curl resumes a download from a partial copy; APPE: curl appends to
+# an upload; STOU: tnftp's "sunique" stores under a name the server picks.
+head -c 7000000 "$T/v4/root/pub/down.bin" >"$T/rest.out"
+curl -sS -v --max-time 60 --interface "$CB" --epsv -C - -o "$T/rest.out" \
+    "ftp://127.0.0.1:$PC/pub/down.bin" >"$T/rest.log" 2>&1
+if grep -q '^> REST 7000000' "$T/rest.log" &&
+    [ "$(sha "$T/rest.out")" = "$DOWNSHA" ]; then
+	ok "REST: curl resumes at 7000000 through the gateways, sha256 equal"
+else
+	fail "REST resume"
+	grep -E '^[<>] ' "$T/rest.log" | tail -8 | sed 's/^/#   /'
+fi
+head -c 3000000 "$T/up" >"$T/app1"
+tail -c +3000001 "$T/up" >"$T/app2"
+curl -sS --max-time 60 --interface "$CB" --epsv -T "$T/app1" \
+    "ftp://127.0.0.1:$PC/pub/app.bin" >"$T/appe.log" 2>&1
+curl -sS -v --max-time 60 --interface "$CB" --ftp-port "$CB" -a -T "$T/app2" \
+    "ftp://127.0.0.1:$PC/pub/app.bin" >>"$T/appe.log" 2>&1
+if grep -q '^> APPE app.bin' "$T/appe.log" &&
+    [ "$(sha "$T/v4/root/pub/app.bin" 2>/dev/null)" = "$UPSHA" ]; then
+	ok "APPE: an upload appended in active mode makes the whole file, sha256 equal"
+else
+	fail "APPE"
+	grep -E '^[<>] ' "$T/appe.log" | tail -8 | sed 's/^/#   /'
+fi
+rm -f "$T/v4/root/pub/app.bin"
+printf 'user anonymous x\nbinary\npassive on\nsunique\ncd pub\nput %s stou.bin\nquit\n' \
+    "$T/app1" | (cd "$T" && timeout -k 5 60 tnftp -i -n -v -d -s "$CB" \
+    127.0.0.1 "$PC") >"$T/stou.log" 2>&1
+stou=$(ls "$T/v4/root/pub/" | grep '^stou\.bin' | head -1)
+if grep -q '^---> STOU' "$T/stou.log" && [ -n "$stou" ] &&
+    [ "$(sha "$T/v4/root/pub/$stou")" = "$(sha "$T/app1")" ]; then
+	ok "STOU: tnftp's unique store passes through (server named it $stou), sha256 equal"
+else
+	fail "STOU (stored as '$stou')"
+	grep -E '^(---> |[0-9]{3} )' "$T/stou.log" | tail -8 | sed 's/^/#   /'
+fi
+rm -f "$T/v4/root/pub/$stou"
+
 clients=$(ftp_server_clients v4)
 if [ "$clients" = 127.0.0.1 ]; then
 	ok "vsftpd saw only the server gateway (127.0.0.1), never $CB"

@@ -107,6 +107,7 @@ syslog_enable=NO
 max_clients=2000
 max_per_ip=2000
 async_abor_enable=YES
+anon_other_write_enable=YES
 EOF
 	} >"$d/vsftpd.conf"
 	touch "$d/vsftpd.log"
