@@ -54,6 +54,7 @@
 #include "cryptgate/log.h"
 #include "cryptgate/rand.h"
 #include "cryptgate/secret.h"
+#include "cryptgate/sign.h"
 #include "cryptgate/wire.h"
 
 #define MAXHOSTS 1024
@@ -85,7 +86,7 @@ static struct {
 
 static struct sockaddr_storage kdc_ss;
 static socklen_t kdc_sslen;
-static uint8_t kdc_pk[SIGN_PUBLICBYTES];
+static struct sign_pub *kdc_pub; /* imported once, as kdcclient does */
 static struct hostkey *hosts[MAXHOSTS];
 static struct hostpub pubs[MAXHOSTS];
 
@@ -317,7 +318,7 @@ check(struct thr *t, size_t qlen, size_t rlen, unsigned int type,
 
 	if (wire_msg_decode(rm, t->resp, rlen, NULL) ||
 	    rm->hdr.signer_kvno != 1 ||
-	    wire_frame_verify(t->resp, rlen, kdc_pk)) {
+	    wire_frame_verify_pub(t->resp, rlen, kdc_pub)) {
 		fail(t, "%s", "bad KDC signature or response");
 		return (-1);
 	}
@@ -703,7 +704,8 @@ load_identities(void)
 
 	if (hostpub_load(&kdc, opt.kdcpub))
 		return (-1);
-	memcpy(kdc_pk, kdc.sign_pk, sizeof(kdc_pk));
+	if ((kdc_pub = sign_pub_new(kdc.sign_pk)) == NULL)
+		return (-1);
 	for (i = 0; i < opt.nhosts; i++) {
 		snprintf(path, sizeof(path), "%s/host%d.key", opt.hostdir, i);
 		if ((hosts[i] = hostkey_load(path)) == NULL)

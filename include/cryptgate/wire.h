@@ -440,6 +440,14 @@ int wire_frame_sign(uint8_t *frame, size_t framelen,
 int wire_frame_verify(const uint8_t *frame, size_t framelen,
     const uint8_t pk[static WIRE_SIGNPKBYTES]) CG_WUR;
 
+struct sign_pub;
+/**
+ * wire_frame_verify_pub(frame, framelen, pub): wire_frame_verify with the
+ * imported key ${pub} (sign_pub_new), which saves the import per frame.
+ */
+int wire_frame_verify_pub(
+    const uint8_t *frame, size_t framelen, const struct sign_pub *pub) CG_WUR;
+
 /**
  * wire_frame_sealed(frame, framelen, aadlen, bloboff): for a
  * RETRIEVE_RESP or REQUEST_RESP frame whose framing, type and suite are

@@ -259,9 +259,8 @@ static int
 verify_request(struct kdc_ctx *ctx)
 {
 	const struct kdc_job *job = ctx->job;
-	const uint8_t *pk = ctx->pub.sign_pk, *m;
+	const uint8_t *pk = ctx->pub.sign_pk;
 	struct sign_pub **slot;
-	size_t mlen;
 
 	/* The key bytes are uniform: two of them make a good index (a
 	 * crafted collision only costs an import). */
@@ -272,11 +271,7 @@ verify_request(struct kdc_ctx *ctx)
 		if ((*slot = sign_pub_new(pk)) == NULL)
 			return (wire_frame_verify(job->req, job->reqlen, pk));
 	}
-	/* What wire_frame_verify checks, with the imported key. */
-	if (wire_frame_signed(job->req, job->reqlen, &m, &mlen))
-		return (-1);
-	return (sign_pub_verify(job->req + job->reqlen - WIRE_SIGBYTES,
-	    WIRE_CTX_REQUEST, m, mlen, *slot));
+	return (wire_frame_verify_pub(job->req, job->reqlen, *slot));
 }
 
 /*

@@ -27,6 +27,7 @@
 #include "cryptgate/mac.h"
 #include "cryptgate/rand.h"
 #include "cryptgate/secret.h"
+#include "cryptgate/sign.h"
 #include "cryptgate/wire.h"
 
 #include "kdcclient_int.h"
@@ -89,6 +90,14 @@ kdcclient_new(const struct kdcclient_config *cfg)
 		kc->kdc_pub[1] = *cfg->kdc_pub_next;
 		kc->has_next = true;
 	}
+	/* Imported once: every response is verified with them. */
+	if ((kc->kdc_sign[0] = sign_pub_new(kc->kdc_pub[0].sign_pk)) == NULL ||
+	    (kc->has_next &&
+	        (kc->kdc_sign[1] = sign_pub_new(kc->kdc_pub[1].sign_pk)) ==
+	            NULL)) {
+		kdcclient_free(kc);
+		goto err0;
+	}
 	memcpy(kc->kdc_name, name, strlen(name) + 1);
 	memcpy(kc->addrs, cfg->addrs, cfg->naddrs * sizeof(cfg->addrs[0]));
 	kc->naddrs = cfg->naddrs;
@@ -110,6 +119,8 @@ kdcclient_free(struct kdcclient *kc)
 {
 	if (kc == NULL)
 		return;
+	sign_pub_free(kc->kdc_sign[0]);
+	sign_pub_free(kc->kdc_sign[1]);
 	hostkey_free(kc->key_owned);
 	free(kc);
 }

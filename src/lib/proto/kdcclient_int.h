@@ -36,6 +36,7 @@ struct kdcclient {
 	struct hostpub self;
 	uint16_t kvno;
 	struct hostpub kdc_pub[2]; /* kvno 1, kvno 2 */
+	struct sign_pub *kdc_sign[2]; /* their signing keys, imported */
 	bool has_next;
 	char kdc_name[KDCCLIENT_KDCNAME_MAX + 1];
 	struct kdcclient_addr addrs[KDCCLIENT_ADDRS_MAX];

@@ -171,7 +171,8 @@ kdcclient_verify_response(struct kdcclient_op *op)
 		why = "signed with an unknown KDC key version";
 		goto out;
 	}
-	if (wire_frame_verify(op->in, op->inlen, kpub->sign_pk)) {
+	if (wire_frame_verify_pub(op->in, op->inlen,
+	        op->kc->kdc_sign[kpub == &op->kc->kdc_pub[0] ? 0 : 1])) {
 		why = "bad KDC signature";
 		goto out;
 	}

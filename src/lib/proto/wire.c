@@ -406,6 +406,21 @@ wire_frame_verify(const uint8_t *frame, size_t framelen,
 }
 
 int
+wire_frame_verify_pub(
+    const uint8_t *frame, size_t framelen, const struct sign_pub *pub)
+{
+	const uint8_t *m;
+	const char *ctx;
+	size_t mlen;
+
+	if (wire_frame_signed(frame, framelen, &m, &mlen) ||
+	    (ctx = frame_ctx(frame)) == NULL)
+		return (-1);
+	return (sign_pub_verify(
+	    frame + framelen - WIRE_SIGBYTES, ctx, m, mlen, pub));
+}
+
+int
 wire_frame_sealed(
     const uint8_t *frame, size_t framelen, size_t *aadlen, size_t *bloboff)
 {
