@@ -5,6 +5,8 @@
  */
 #include <sys/uio.h>
 
+#include <sys/socket.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -171,6 +173,16 @@ seg_out(struct xf *x, struct pkt *k, struct flow *f, uint64_t now_ms)
 		return (XF_R_STALE);
 	if ((r = out_options(x, k, opt, &optlen, &tagopt)) != XF_R_OK)
 		return (r);
+	/*
+	 * IPv4: DF off.  The kernel sizes segments to the route's MTU
+	 * without our option, then checks the bigger packet against that
+	 * same MTU: with DF a path MTU under the link's (a PTB) would stall
+	 * the flow.  Without it the packet is fragmented (here or by a
+	 * router) and reassembled before the peer's INPUT hook.  pkt_set_len
+	 * below recomputes the header checksum.
+	 */
+	if (k->family == AF_INET)
+		k->p[6] &= (uint8_t)~0x40;
 	if ((r = pkt_set_options(k, opt, optlen)) != XF_R_OK)
 		return (r);
 	tag = k->p + k->l4 + 20 + tagopt + 4;

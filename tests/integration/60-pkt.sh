@@ -155,6 +155,30 @@ else
 	fail "20 MB over IPv6 through pktd: sha256 '$got'"
 fi
 
+# --- a path MTU below the link's ------------------------------------------------------
+# The sender's route to the peer has MTU 1300 (as a PTB from a router
+# would leave it after the handshake; the peer still advertises its
+# link's MSS): TCP sizes its segments to the route, the 16-byte tag makes
+# them bigger than the route, so they must leave as fragments (IPv4:
+# pktd clears DF), which the peer reassembles before its INPUT hook.
+mtu_case() { # mtu_case FROM_NS TO_NS TO_ADDR PORT NAME
+	local f0 f1 got
+	nsx "$1" ip route add "$3/32" dev ve0 mtu 1300
+	f0=$(nsx "$1" nstat -az IpFragCreates 2>/dev/null | awk '/IpFragCreates/ { print $2 }')
+	pkt_serve "$2" "$3" "$4" "$T/$5" || fail "sink on $3:$4"
+	pkt_send "$1" "$3" "$4" "$T/small" 60
+	got=$(pkt_served "$T/$5")
+	f1=$(nsx "$1" nstat -az IpFragCreates 2>/dev/null | awk '/IpFragCreates/ { print $2 }')
+	nsx "$1" ip route del "$3/32" dev ve0 mtu 1300
+	if [ "$got" = "$SMALLSUM" ] && [ "${f1:-0}" -gt "${f0:-0}" ]; then
+		ok "20 MB $5 with a 1300-byte route MTU at the sender: sha256 equal ($((${f1:-0} - ${f0:-0})) fragments made)"
+	else
+		fail "route MTU 1300, $5: sha256 '$got', fragments ${f0:-?} -> ${f1:-?}"
+	fi
+}
+mtu_case "$NA" "$NB" "$PKT_B" 7004 A-to-B
+mtu_case "$NB" "$NA" "$PKT_A" 7005 B-to-A
+
 # --- unprotected port: cleartext, as configured ------------------------------------
 pkt_serve "$NB" "$PKT_B" 6000 "$T/clear" || fail "sink on B:6000"
 pkt_send "$NA" "$PKT_B" 6000 "$T/small" 60

@@ -35,6 +35,18 @@ roundtrip(int family)
 	handshake(&c);
 	xmit(&c, true, PKT_ACK | 0x08, TSOPT, sizeof(TSOPT), "hello", 5, wire,
 	    &wlen);
+	if (family == AF_INET) {
+		uint32_t sum = 0;
+
+		/* DF off (a path MTU under the link's fragments instead of
+		 * stalling), and the header checksum still right. */
+		assert_int_equal(wire[6] & 0x40, 0);
+		for (i = 0; i < 20; i += 2)
+			sum += (uint32_t)(wire[i] << 8 | wire[i + 1]);
+		while (sum > 0xffff)
+			sum = (sum & 0xffff) + (sum >> 16);
+		assert_int_equal(sum, 0xffff);
+	}
 	xmit(&c, false, PKT_ACK, TSOPT, sizeof(TSOPT), data, sizeof(data), NULL,
 	    NULL);
 	xmit(&c, false, PKT_ACK, TSOPT, sizeof(TSOPT), data, 100, NULL, NULL);
