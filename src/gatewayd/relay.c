@@ -201,8 +201,10 @@ conn_start(struct worker *w, struct service *svc, int fd,
 	bool counted;
 	char name[SOCK_ADDRSTRLEN];
 
+	/* FTP data connections count in the totals, not per client: their
+	 * peer is a gateway or the FTP server as often as the client. */
 	if (!stats_admit(svc->st, cf->max_conns, svc->max_conns, peer,
-	        svc->max_per_client, &counted)) {
+	        d != NULL ? 0 : svc->max_per_client, &counted)) {
 		ftpdata_free(d);
 		stats_add(svc->st, w->id, ST_REFUSED, 1);
 		log_ratelimited(&w->rl, LOG_WARNING,

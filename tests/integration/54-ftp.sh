@@ -77,7 +77,8 @@ show() {
 sha() { sha256sum <"$1" | cut -c1-64; }
 hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
-PV=$(free_port) && PS=$(free_port) && PC=$(free_port) && PR=$(free_port) ||
+PV=$(free_port) && PS=$(free_port) && PC=$(free_port) && PR=$(free_port) &&
+    P1=$(free_port) ||
     { fail "free ports"; done_testing; }
 if ftp_vsftpd_start v4 "$PV"; then
 	ok "vsftpd on 127.0.0.1:$PV (anonymous, writable pub/)"
@@ -143,6 +144,14 @@ listen = 127.0.0.1:$PC [::1]:$PC
 connect = 127.0.0.1:$PS
 key_file = key.cfg
 key_identity = $ID
+[service ftp1]
+role = client
+protocol = ftp
+listen = 127.0.0.1:$P1
+connect = 127.0.0.1:$PS
+key_file = key.cfg
+key_identity = $ID
+max_connections_per_client = 1
 EOF
 if out=$("$GW" -n -f "$T/srv.conf" 2>&1) &&
     out=$("$GW" -n -f "$T/cli.conf" 2>&1); then
@@ -204,6 +213,16 @@ for cl in curl lftp tnftp; do
 		case_ "$cl" "$mode" ::1 ::1
 	done
 done
+
+# --- one connection per client: data connections do not count -----------------
+curl -sS --max-time 60 --interface "$CB" --epsv -o "$T/one.out" \
+    "ftp://127.0.0.1:$P1/pub/down.bin" >"$T/one.log" 2>&1
+if [ "$(sha "$T/one.out" 2>/dev/null)" = "$DOWNSHA" ]; then
+	ok "max_connections_per_client = 1: a download works (its data connection is not counted per client)"
+else
+	fail "max_connections_per_client = 1 blocks the data connection"
+	tail -5 "$T/one.log" | sed 's/^/#   /'
+fi
 
 # --- REST, APPE, STOU pass through --------------------------------------------
 # REST: curl resumes a download from a partial copy; APPE: curl appends to
