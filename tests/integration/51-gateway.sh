@@ -41,35 +41,7 @@ start_echo() {
 	return 1
 }
 
-# gw_start NAME PORT: start the gateway with $T/NAME.conf (log
-# $T/NAME.log), wait until it listens on PORT; sets PID_NAME.
-gw_start() {
-	local pid
-	"$GW" -d -v -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	pid=$!
-	cleanup_pid "$pid"
-	eval "PID_$1=$pid"
-	wait_listen "$pid" "$2"
-}
 
-# gw_stop NAME: SIGTERM, wait (20 s); the exit status (137: killed).
-gw_stop() {
-	local pid rc
-	pid=$(eval echo "\$PID_$1")
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -9 "$pid"
-		wait "$pid" 2>/dev/null
-		return 137
-	fi
-	wait "$pid"
-	rc=$?
-	return $rc
-}
 
 # stat NAME KEY: the counter KEY of the first service of gateway NAME.
 stat() {
@@ -89,7 +61,6 @@ backend_conns() { wc -l <"$T/backend.log" 2>/dev/null || echo 0; }
 # rss PID: resident memory in KiB.
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
-hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 hexid() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # --- part 1: KDC-less ----------------------------------------------------

@@ -23,6 +23,7 @@ T=$TMPDIR_T
 [ -n "${CG_KEEP:-}" ] && cleanup_cmd "rm -rf $CG_KEEP; cp -r $T $CG_KEEP"
 ECHO=$BUILD/tests/helpers/echo
 GW=$CG_GATEWAYD
+GW_VERBOSE="-v -v"
 STUNNEL=$(command -v stunnel4 || command -v stunnel || true)
 HAVE_OPENSSL=$(command -v openssl || true)
 HAVE_SOCAT=$(command -v socat || true)
@@ -54,27 +55,10 @@ wait_for() {
 	done
 	return 1
 }
-# gw_start NAME PORT: the gateway with $T/NAME.conf, log $T/NAME.log
-# (debug: the "handshake done" lines); sets PID_NAME.
-gw_start() {
-	local pid
-	"$GW" -d -v -v -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	pid=$!
-	cleanup_pid "$pid"
-	eval "PID_$1=$pid"
-	wait_listen "$pid" "$2"
-}
 # stat_svc NAME SERVICE KEY: a counter of a service of gateway NAME.
 stat_svc() {
 	"$CG" status -r -f "$T/$1.conf" 2>/dev/null | grep "^service=$2 " |
 	    tr ' ' '\n' | sed -n "s/^$3=//p"
-}
-# show FILE...: the end of files, into the log after a failure.
-show() {
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tail -15 "$f" | sed "s|^|#   ${f##*/}: |"
-	done
 }
 # lines_after FILE N: FILE from line N+1 on (what a step added to a log).
 lines_after() { tail -n "+$(($2 + 1))" "$1" 2>/dev/null; }

@@ -62,14 +62,6 @@ wait_for() {
 	done
 	return 1
 }
-gw_start() {
-	local pid
-	"$GW" -d -v -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	pid=$!
-	cleanup_pid "$pid"
-	eval "PID_$1=$pid"
-	wait_listen "$pid" "$2"
-}
 # stat_svc NAME SERVICE KEY: a counter of a service of gateway NAME.
 stat_svc() {
 	"$CG" status -r -f "$T/$1.conf" 2>/dev/null | grep "^service=$2 " |
@@ -87,12 +79,6 @@ hs_fails() {
 }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 nlines() { wc -l <"$1" 2>/dev/null || echo 0; }
-show() {
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tail -12 "$f" | sed "s|^|#   ${f##*/}: |"
-	done
-}
 # start_echo NAME MODE: an echo helper server (log $T/NAME.log); sets
 # EPORT.
 start_echo() {
@@ -179,7 +165,6 @@ SRV=$(free_port) && SRVR=$(free_port) && SRVP=$(free_port) &&
     CLI=$(free_port) && CLIR=$(free_port) && CLIP=$(free_port) ||
     { fail "free ports"; done_testing; }
 
-hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ID=kdc1-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 KEY=$(hexkey)
 # The identity and key of the fuzz corpus' ClientHellos: their binders

@@ -45,37 +45,6 @@ if ! id ftp >/dev/null 2>&1; then
 	done_testing
 fi
 
-gw_start() {
-	local pid
-	"$GW" -d -v -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	pid=$!
-	cleanup_pid "$pid"
-	eval "PID_$1=$pid"
-	wait_listen "$pid" "$2"
-}
-gw_stop() {
-	local pid
-	pid=$(eval echo "\$PID_$1")
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -9 "$pid"
-		wait "$pid" 2>/dev/null
-		return 137
-	fi
-	wait "$pid"
-}
-show() {
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tail -15 "$f" | sed "s|^|#   ${f##*/}: |"
-	done
-}
-sha() { sha256sum <"$1" | cut -c1-64; }
-hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 PV=$(free_port) && PS=$(free_port) && PC=$(free_port) && PR=$(free_port) &&
     P1=$(free_port) ||

@@ -26,6 +26,7 @@
 T=$TMPDIR_T
 [ -n "${CG_KEEP:-}" ] && cleanup_cmd "rm -rf $CG_KEEP; cp -r $T $CG_KEEP"
 GW=$CG_GATEWAYD
+GW_VERBOSE="-v -v"
 CTL=$SRCDIR/tests/integration/ftpctl.pl
 EVIL=$SRCDIR/tests/integration/ftpevil.pl
 CB=127.0.0.5
@@ -51,22 +52,6 @@ if ! id ftp >/dev/null 2>&1; then
 	done_testing
 fi
 
-gw_start() {
-	local pid
-	"$GW" -d -v -v -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	pid=$!
-	cleanup_pid "$pid"
-	eval "PID_$1=$pid"
-	wait_listen "$pid" "$2"
-}
-show() {
-	local f
-	for f in "$@"; do
-		[ -f "$f" ] && tail -15 "$f" | sed "s|^|#   ${f##*/}: |"
-	done
-}
-sha() { sha256sum <"$1" | cut -c1-64; }
-hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 nfd() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 # field GW NAME: a counter of the gateway GW (srv, cli) from its status.
 field() {

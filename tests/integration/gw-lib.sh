@@ -1,5 +1,47 @@
 # tests/integration/gw-lib.sh: helpers shared by the gateway scenarios
-# (51-53); source it after lib.sh.  The scenario defines free_port and $T.
+# (51-55); source it after lib.sh.  The scenario sets $T and $GW (the
+# gateway binary), and GW_VERBOSE if it wants other than "-v".
+
+# gw_start NAME PORT: the gateway with $T/NAME.conf in the foreground
+# (log $T/NAME.log, pid in $PID_NAME); true once it listens on PORT.
+gw_start() {
+	local pid
+	# shellcheck disable=SC2086 # GW_VERBOSE is a list of flags
+	"$GW" -d ${GW_VERBOSE:--v} -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
+	pid=$!
+	cleanup_pid "$pid"
+	eval "PID_$1=$pid"
+	wait_listen "$pid" "$2"
+}
+
+# gw_stop NAME: SIGTERM, wait (20 s); the exit status (137: killed).
+gw_stop() {
+	local pid
+	pid=$(eval echo "\$PID_$1")
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 1 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		wait "$pid" 2>/dev/null
+		return 137
+	fi
+	wait "$pid"
+}
+
+# show FILE...: the end of files, into the log after a failure.
+show() {
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] && tail -15 "$f" | sed "s|^|#   ${f##*/}: |"
+	done
+}
+
+# sha FILE: its SHA-256 in hex.  hexkey: 32 random bytes in hex.
+sha() { sha256sum <"$1" | cut -c1-64; }
+hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # wait_listen PID PORT: until process PID listens on PORT (5 s).
 wait_listen() {
