@@ -12,13 +12,15 @@
  * After the handshake both sides check that the PSK was used and that an
  * (EC)DHE share was exchanged (psk_dhe_ke).
  *
+ * Records are read from the socket (read-ahead, TLS_READBUF) and written
+ * into memory (tlsout.c), then sent a batch per send(2); every call that
+ * can make OpenSSL write sends that output before it returns, or says
+ * TLS_WANT_WRITE.
+ *
  * The thread's OpenSSL error queue is cleared before every SSL_* call and
  * read (then cleared) after a failure, so one connection's errors never
  * show up in another's checks.
  */
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <errno.h>
 #include <stdbool.h>
@@ -35,19 +37,19 @@
 #include "cryptgate/log.h"
 #include "cryptgate/secret.h"
 #include "cryptgate/tls.h"
+#include "tlshello.h"
+#include "tlsout.h"
 
 #define TLS_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
 /* No finite-field groups: an ffdhe8192 share costs the server dearly. */
 #define TLS_GROUPS "X25519:P-256:X448:P-521:P-384"
 /* Read buffer once established: several records per read(2). */
-#define TLS_READBUF ((size_t)64 * 1024)
-#define TLS_RECORDBYTES 16384 /* largest record's plaintext */
+#define TLS_READBUF ((size_t)256 * 1024)
 #define TLS_REASONLEN 96
 #define TLS_ERRLEN 128
 
 #define EXT_PRE_SHARED_KEY 41
 #define EXT_PSK_KEX_MODES 45
-#define PSK_DHE_KE 1
 
 /* TLS_AES_128_GCM_SHA256: the suite whose hash (SHA-256) the PSK uses. */
 static const unsigned char tls13_aes128gcm[2] = { 0x13, 0x01 };
@@ -69,6 +71,8 @@ enum psk_state {
 struct tls_conn {
 	struct tls_ctx *ctx;
 	SSL *ssl;
+	struct tlsout *out; /* what OpenSSL wrote, until it is sent */
+	size_t unreported; /* plaintext sent, not yet told tls_write's caller */
 	void *user;
 	uint8_t *psk; /* TLS_PSKBYTES of secret memory */
 	enum psk_state psk_state;
@@ -201,73 +205,6 @@ find_session_cb(
 	return (1);
 }
 
-static size_t
-get16(const uint8_t *p)
-{
-	return ((size_t)p[0] << 8 | p[1]);
-}
-
-/*
- * Parse a pre_shared_key extension body (RFC 8446 4.2.11) of ${len} bytes
- * at ${p}, strictly: every length in bounds, at least one identity, one
- * binder of 32..255 bytes per identity, nothing left over.  Set
- * ${id}/${idlen} to the first identity.  Return 0 or -1.
- */
-static int
-parse_psk_ext(const uint8_t *p, size_t len, const uint8_t **id, size_t *idlen)
-{
-	size_t off, end, n, nids = 0, nbinders = 0;
-
-	*id = NULL;
-	*idlen = 0;
-	if (len < 2 || (n = get16(p)) < 7 || n > len - 2)
-		return (-1);
-	off = 2;
-	end = off + n;
-	while (off < end) {
-		if (end - off < 2)
-			return (-1);
-		n = get16(p + off);
-		off += 2;
-		if (n == 0 || end - off < n + 4)
-			return (-1);
-		if (nids++ == 0) {
-			*id = p + off;
-			*idlen = n;
-		}
-		off += n + 4; /* identity, obfuscated_ticket_age */
-	}
-	if (len - off < 2 || (n = get16(p + off)) < 33 || n != len - off - 2)
-		return (-1);
-	off += 2;
-	while (off < len) {
-		n = p[off++];
-		if (n < 32 || len - off < n)
-			return (-1);
-		off += n;
-		nbinders++;
-	}
-	if (nids == 0 || nbinders != nids)
-		return (-1);
-
-	/* Success! */
-	return (0);
-}
-
-/* True if a psk_key_exchange_modes body offers psk_dhe_ke. */
-static bool
-offers_psk_dhe_ke(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	if (len < 2 || p[0] != len - 1)
-		return (false);
-	for (i = 1; i < len; i++)
-		if (p[i] == PSK_DHE_KE)
-			return (true);
-	return (false);
-}
-
 static int
 hello_refuse(struct tls_conn *conn, int *al, int alert, const char *reason)
 {
@@ -301,12 +238,12 @@ client_hello_cb(SSL *ssl, int *al, void *arg)
 	    1)
 		return (hello_refuse(conn, al, SSL_AD_HANDSHAKE_FAILURE,
 		    "client offers no psk"));
-	if (parse_psk_ext(ext, extlen, &id, &idlen) == -1)
+	if (tlshello_psk_ext(ext, extlen, &id, &idlen) == -1)
 		return (hello_refuse(conn, al, SSL_AD_DECODE_ERROR,
 		    "malformed pre_shared_key extension"));
 	if (SSL_client_hello_get0_ext(ssl, EXT_PSK_KEX_MODES, &ext, &extlen) !=
 	        1 ||
-	    !offers_psk_dhe_ke(ext, extlen))
+	    !tlshello_offers_psk_dhe_ke(ext, extlen))
 		return (hello_refuse(conn, al, SSL_AD_HANDSHAKE_FAILURE,
 		    "client does not offer psk_dhe_ke"));
 	if (idlen > TLS_IDENTITYBYTES_MAX || memchr(id, '\0', idlen) != NULL)
@@ -455,6 +392,7 @@ struct tls_conn *
 tls_conn_new(struct tls_ctx *ctx, int fd, void *user)
 {
 	struct tls_conn *conn;
+	BIO *rbio;
 
 	if (ctx == NULL || fd < 0) {
 		log_warnx("tls_conn_new: bad arguments");
@@ -470,12 +408,24 @@ tls_conn_new(struct tls_ctx *ctx, int fd, void *user)
 		log_warnx("tls_conn_new: secret_alloc failed");
 		goto err1;
 	}
-	ERR_clear_error();
-	if ((conn->ssl = SSL_new(ctx->ssl_ctx)) == NULL ||
-	    SSL_set_fd(conn->ssl, fd) != 1 ||
-	    SSL_set_ex_data(conn->ssl, 0, conn) != 1) {
-		log_warnx("tls_conn_new: cannot create the SSL object");
+	if ((conn->out = tlsout_new(fd)) == NULL)
 		goto err2;
+	ERR_clear_error();
+	/* Records are read from the socket and written into conn->out. */
+	if ((conn->ssl = SSL_new(ctx->ssl_ctx)) == NULL ||
+	    (rbio = BIO_new_socket(fd, BIO_NOCLOSE)) == NULL) {
+		log_warnx("tls_conn_new: cannot create the SSL object");
+		goto err3;
+	}
+	if (BIO_up_ref(tlsout_bio(conn->out)) != 1) {
+		BIO_free(rbio);
+		log_warnx("tls_conn_new: BIO_up_ref failed");
+		goto err3;
+	}
+	SSL_set_bio(conn->ssl, rbio, tlsout_bio(conn->out));
+	if (SSL_set_ex_data(conn->ssl, 0, conn) != 1) {
+		log_warnx("tls_conn_new: cannot create the SSL object");
+		goto err3;
 	}
 	if (ctx->role == TLS_ROLE_SERVER)
 		SSL_set_accept_state(conn->ssl);
@@ -485,9 +435,11 @@ tls_conn_new(struct tls_ctx *ctx, int fd, void *user)
 	/* Success! */
 	return (conn);
 
-err2:
+err3:
 	ERR_clear_error();
 	SSL_free(conn->ssl);
+	tlsout_free(conn->out);
+err2:
 	secret_free(conn->psk, TLS_PSKBYTES);
 err1:
 	free(conn);
@@ -502,6 +454,7 @@ tls_conn_free(struct tls_conn *conn)
 	if (conn == NULL)
 		return;
 	SSL_free(conn->ssl);
+	tlsout_free(conn->out);
 	secret_free(conn->psk, TLS_PSKBYTES);
 	free(conn);
 }
@@ -595,13 +548,54 @@ err0:
 	return (-1);
 }
 
+/*
+ * Send what waits in conn->out: TLS_OK (nothing left), TLS_WANT_WRITE (the
+ * socket is full) or TLS_ERROR (the connection failed in ${what}).
+ * ${*acked} (if not NULL): the plaintext of the records that left.
+ */
+static int
+out_flush(struct tls_conn *conn, const char *what, size_t *acked)
+{
+	size_t a;
+	int r;
+
+	r = tlsout_flush(conn->out, &a);
+	/* Records may leave during a read or a handshake call too. */
+	conn->unreported += a;
+	if (acked != NULL) {
+		*acked = conn->unreported;
+		conn->unreported = 0;
+	}
+	if (r == 0)
+		return (TLS_OK);
+	if (r == 1)
+		return (TLS_WANT_WRITE);
+	snprintf(conn->err, sizeof(conn->err), "%s: %s", what, strerror(errno));
+	conn->failed = true;
+	log_debug("tls: %s", conn->err);
+	return (TLS_ERROR);
+}
+
+/* After a failure: let an alert OpenSSL wrote go out if it can. */
+static void
+out_last(struct tls_conn *conn)
+{
+	size_t a;
+
+	if (tlsout_flush(conn->out, &a) != 0)
+		log_debug("tls: the alert was not sent");
+}
+
 int
 tls_handshake(struct tls_conn *conn)
 {
-	int rc, e;
+	int rc, e, r;
 
 	if (conn->failed)
 		return (TLS_ERROR);
+	/* Our last flight first: the peer answers nothing before it. */
+	if ((r = out_flush(conn, "handshake", NULL)) != TLS_OK)
+		return (r);
 	if (conn->established)
 		return (TLS_OK);
 	if (conn->ctx->role == TLS_ROLE_CLIENT &&
@@ -618,10 +612,14 @@ tls_handshake(struct tls_conn *conn)
 			return (TLS_ERROR);
 		}
 		conn->established = true;
-		return (TLS_OK);
+		/* TLS_WANT_WRITE: the next call sends the rest, then OK. */
+		return (out_flush(conn, "handshake", NULL));
 	}
 	switch ((e = SSL_get_error(conn->ssl, rc))) {
 	case SSL_ERROR_WANT_READ:
+		/* The peer waits for our flight: it must leave first. */
+		if ((r = out_flush(conn, "handshake", NULL)) != TLS_OK)
+			return (r);
 		return (TLS_WANT_READ);
 	case SSL_ERROR_WANT_WRITE:
 		return (TLS_WANT_WRITE);
@@ -629,6 +627,7 @@ tls_handshake(struct tls_conn *conn)
 		return (TLS_WANT_PSK);
 	default:
 		conn_fail(conn, "handshake", e);
+		out_last(conn);
 		return (TLS_ERROR);
 	}
 }
@@ -670,6 +669,16 @@ tls_read(struct tls_conn *conn, void *buf, size_t len)
 		case SSL_ERROR_WANT_READ:
 		case SSL_ERROR_WANT_WRITE:
 			ERR_clear_error();
+			/*
+			 * Reading may have written (a KeyUpdate answer): send
+			 * it if the socket takes it, else the next write or
+			 * shutdown does, first.  Never wait for the socket to
+			 * be writable here: the peer may be waiting for us to
+			 * read (both directions full).
+			 */
+			if (out_flush(conn, "read", NULL) == TLS_ERROR &&
+			    total == 0)
+				return (TLS_ERROR);
 			if (total > 0)
 				return ((ssize_t)total);
 			return (e == SSL_ERROR_WANT_READ ? TLS_WANT_READ
@@ -681,6 +690,7 @@ tls_read(struct tls_conn *conn, void *buf, size_t len)
 		default:
 			/* Return what came before; the error comes next. */
 			conn_fail(conn, "read", e);
+			out_last(conn);
 			return (total > 0 ? (ssize_t)total : TLS_ERROR);
 		}
 	}
@@ -690,9 +700,8 @@ tls_read(struct tls_conn *conn, void *buf, size_t len)
 ssize_t
 tls_write(struct tls_conn *conn, const void *buf, size_t len)
 {
-	size_t total = 0, n;
-	int e = 0, one = 1, zero = 0;
-	bool cork;
+	size_t total = 0, n, acked;
+	int e, r;
 
 	if (ready(conn, "write") == -1)
 		return (TLS_ERROR);
@@ -703,60 +712,66 @@ tls_write(struct tls_conn *conn, const void *buf, size_t len)
 	}
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
+	if (len == 0)
+		return (0);
 	/*
-	 * Several records: cork the socket so that they leave as few large
-	 * segments instead of one per record (uncorked below).
+	 * Records of an earlier call still waiting: they carry the first
+	 * bytes of ${buf} (the caller offers again what was not accepted).
 	 */
-	cork = len > TLS_RECORDBYTES;
-	if (cork)
-		(void)setsockopt(SSL_get_fd(conn->ssl), IPPROTO_TCP, TCP_CORK,
-		    &one, sizeof(one));
-	/* Partial writes: each SSL_write_ex sends one full record. */
+	if (tlsout_pending(conn->out) || conn->unreported > 0) {
+		r = out_flush(conn, "write", &acked);
+		if (acked > len) {
+			/* Not the contract; say it in pieces all the same. */
+			conn->unreported = acked - len;
+			acked = len;
+		}
+		if (acked > 0)
+			return ((ssize_t)acked);
+		if (r != TLS_OK)
+			return (r);
+	}
+	/* A batch of full records into conn->out, then one send. */
+	if (len > TLSOUT_BATCHBYTES)
+		len = TLSOUT_BATCHBYTES;
 	while (total < len) {
 		ERR_clear_error();
 		if (SSL_write_ex(conn->ssl, (const uint8_t *)buf + total,
-		        len - total, &n) == 1) {
-			total += n;
-			continue;
-		}
-		e = SSL_get_error(conn->ssl, 0);
-		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+		        len - total, &n) != 1) {
+			/* conn->out takes everything: this is an error. */
+			e = SSL_get_error(conn->ssl, 0);
 			conn_fail(conn, "write", e);
-		break;
+			out_last(conn);
+			return (TLS_ERROR);
+		}
+		tlsout_record(conn->out, n);
+		total += n;
 	}
-	if (cork)
-		(void)setsockopt(SSL_get_fd(conn->ssl), IPPROTO_TCP, TCP_CORK,
-		    &zero, sizeof(zero));
-	if (total == len)
-		return ((ssize_t)total);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		/* A record may be pending: it is at buf + total. */
-		ERR_clear_error();
-		if (total > 0)
-			return ((ssize_t)total);
-		return (
-		    e == SSL_ERROR_WANT_READ ? TLS_WANT_READ : TLS_WANT_WRITE);
-	}
-	return (total > 0 ? (ssize_t)total : TLS_ERROR);
+	r = out_flush(conn, "write", &acked);
+	if (acked > 0)
+		return ((ssize_t)acked);
+	return (r);
 }
 
 int
 tls_shutdown(struct tls_conn *conn)
 {
-	int rc, e;
+	int rc, e, r;
 
 	if (ready(conn, "shutdown") == -1)
 		return (TLS_ERROR);
 	if (conn->shut_sent)
-		return (TLS_OK);
+		return (out_flush(conn, "shutdown", NULL));
 	/*
 	 * Once only (or again while WANT_WRITE): a second SSL_shutdown after
 	 * success would wait for the peer's close_notify.
 	 */
+	if ((r = out_flush(conn, "shutdown", NULL)) != TLS_OK)
+		return (r);
 	ERR_clear_error();
 	if ((rc = SSL_shutdown(conn->ssl)) >= 0) {
 		conn->shut_sent = true;
-		return (TLS_OK);
+		/* TLS_WANT_WRITE: the next call sends the rest. */
+		return (out_flush(conn, "shutdown", NULL));
 	}
 	switch ((e = SSL_get_error(conn->ssl, rc))) {
 	case SSL_ERROR_WANT_WRITE:
