@@ -165,8 +165,9 @@ fuzz:
 		build/fuzzlib/libcryptgate.a $(LIBS) || exit 1; done
 
 # The README's main-job command: build, then run the system on loopback.
+# make demo ARGS=--keep leaves it running (dist/demo.sh --help).
 demo: all
-	$(Q)BUILD=$(BUILD) dist/demo.sh
+	$(Q)BUILD=$(BUILD) dist/demo.sh $(ARGS)
 
 bench: all $(BENCH_BINS)
 	$(Q)if [ -x bench/run ]; then BUILD=$(BUILD) bench/run; else echo "no benchmarks yet"; fi
@@ -193,14 +194,16 @@ deps:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/bin/cryptgate $(DESTDIR)$(BINDIR)/cryptgate
-	for p in $(filter-out $(BUILD)/bin/cryptgate,$(PROGS)); do \
-		install -m 0755 $$p $(DESTDIR)$(SBINDIR)/; done
-	for m in docs/man/*.1; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
-	for m in docs/man/*.5; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
-	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
+	install -m 0755 $(filter-out $(BUILD)/bin/cryptgate,$(PROGS)) $(DESTDIR)$(SBINDIR)/
+	$(if $(wildcard docs/man/*.1),install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(wildcard docs/man/*.5),install -m 0644 $(wildcard docs/man/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(wildcard docs/man/*.8),install -m 0644 $(wildcard docs/man/*.8) $(DESTDIR)$(MANDIR)/man8/)
 
+# Exactly the files install wrote.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/cryptgate $(DESTDIR)$(SBINDIR)/cryptgate-*
+	rm -f $(DESTDIR)$(BINDIR)/cryptgate \
+		$(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(filter-out $(BUILD)/bin/cryptgate,$(PROGS)))) \
+		$(foreach s,1 5 8,$(patsubst docs/man/%,$(DESTDIR)$(MANDIR)/man$(s)/%,$(wildcard docs/man/*.$(s))))
 
 clean:
 	rm -rf build
