@@ -173,8 +173,8 @@ listen_event(struct evloop_io *io, unsigned int revents, void *arg)
 		}
 		stats_add(ctl->svc->st, ctl->w->id, ST_FTP_HIJACK, 1);
 		log_ratelimited(&ctl->w->rl, LOG_WARNING,
-		    "[%s] %s: FTP data connection from %s refused (not the "
-		    "session's peer)",
+		    "[%s] %s: FTP data connection from %s refused "
+		    "(ftp_hijack): not the session's peer",
 		    ctl->svc->name, ctl->name,
 		    sock_format(name, sizeof(name),
 		        (const struct sockaddr *)&peer, len));
@@ -321,8 +321,8 @@ failed(struct conn *c, struct tls_conn *tls)
 		why = ST_HS_BAD_PSK;
 	stats_add(c->svc->st, c->w->id, why, 1);
 	log_ratelimited(&c->w->rl, LOG_NOTICE,
-	    "[%s] %s: FTP data connection: TLS handshake failed: %s",
-	    c->svc->name, c->name, err);
+	    "[%s] %s: FTP data connection: TLS handshake failed (%s): %s",
+	    c->svc->name, c->name, stats_reason_name(why), err);
 	relay_abort(c, "FTP data handshake failed");
 }
 
@@ -411,9 +411,10 @@ ftpdata_connected(struct conn *c)
 void
 ftpdata_timeout(struct conn *c)
 {
-	log_ratelimited(&c->w->rl, LOG_INFO,
-	    "[%s] %s: FTP data connection: %s timed out", c->svc->name, c->name,
-	    c->state == CS_CONNECT ? "connect" : "handshake");
+	log_ratelimited(&c->w->rl, LOG_INFO, "[%s] %s: FTP data connection: %s",
+	    c->svc->name, c->name,
+	    c->state == CS_CONNECT ? "connect timed out (backend_failures)"
+	                           : "TLS handshake failed (hs_timeout)");
 	stats_add(c->svc->st, c->w->id,
 	    c->state == CS_CONNECT ? ST_BACKEND_FAIL : ST_HS_TIMEOUT, 1);
 	relay_abort(c, "FTP data timeout");

@@ -233,8 +233,9 @@ static void
 refuse(struct conn *c, int code, const char *text, const char *why)
 {
 	stats_add(c->svc->st, c->w->id, ST_FTP_REFUSED, 1);
-	log_ratelimited(&c->w->rl, LOG_NOTICE, "[%s] %s: FTP %s refused",
-	    c->svc->name, c->name, why);
+	log_ratelimited(&c->w->rl, LOG_NOTICE,
+	    "[%s] %s: FTP command refused (ftp_refused): %s", c->svc->name,
+	    c->name, why);
 	reply(c, code, text);
 }
 
@@ -434,7 +435,8 @@ passive_reply(
 	hp.port = port;
 	if (ok != 0) {
 		log_ratelimited(&c->w->rl, LOG_NOTICE,
-		    "[%s] %s: FTP: malformed passive reply from the server",
+		    "[%s] %s: FTP reply refused (ftp_refused): malformed "
+		    "passive reply from the server",
 		    c->svc->name, c->name);
 		stats_add(c->svc->st, c->w->id, ST_FTP_REFUSED, 1);
 		n = ftp_fmt_reply(out, sizeof(out), 425,
@@ -464,7 +466,8 @@ withhold(struct conn *c, const char *line, size_t len)
 	n += sizeof(txt) - 1;
 	stats_add(c->svc->st, c->w->id, ST_FTP_REFUSED, 1);
 	log_ratelimited(&c->w->rl, LOG_NOTICE,
-	    "[%s] %s: FTP: a passive reply that answers no PASV/EPSV withheld",
+	    "[%s] %s: FTP reply refused (ftp_refused): a passive reply "
+	    "that answers no PASV/EPSV",
 	    c->svc->name, c->name);
 	put(c, 1, out, n);
 }

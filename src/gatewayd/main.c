@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +82,33 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cryptgate-gatewayd [-dnv] [-f gateway.conf]\n"
-	    "  -d  stay in the foreground, log to stderr\n"
-	    "  -f  configuration file (default " DEFAULT_CONF ")\n"
-	    "  -n  check the configuration and keys, then exit\n"
-	    "  -v  more verbose (twice: debug)\n"
+	    "  -d          stay in the foreground, log to stderr\n"
+	    "  -f          configuration file (default " DEFAULT_CONF ")\n"
+	    "  -h, --help  print this help and exit\n"
+	    "  -n          check the configuration and keys, then exit\n"
+	    "  -v          more verbose (twice: debug)\n"
 	    "See cryptgate-gatewayd(8).\n");
+}
+
+/*
+ * The option that getopt_long just refused, as it was typed: the word of
+ * a long option (optopt is 0 for an unknown one, its value when its
+ * argument is missing or unwanted), else -C in ${buf}.
+ */
+static const char *
+bad_option(char **argv, const struct option *lo, char buf[static 3])
+{
+	const char *w = argv[optind - 1];
+	size_t i;
+
+	if (optopt == 0)
+		return (w);
+	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
+		if (lo[i].val == optopt)
+			return (w);
+	}
+	snprintf(buf, 3, "-%c", optopt);
+	return (buf);
 }
 
 /* Make room for two descriptors per connection. */
@@ -437,13 +460,20 @@ main(int argc, char **argv)
 	struct lset ls[GW_WORKERS_MAX];
 	struct lrec *recs[GW_WORKERS_MAX];
 	size_t nrecs[GW_WORKERS_MAX];
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	unsigned int w;
+	char opt[3];
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false, rules = false;
 
 	G.path = DEFAULT_CONF;
 	log_procinit("cryptgate-gatewayd");
-	while ((ch = getopt(argc, argv, "df:hnv")) != -1) {
+	opterr = 0;
+	while (
+	    (ch = getopt_long(argc, argv, ":df:hnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = true;
@@ -460,13 +490,22 @@ main(int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
+		case ':':
+			log_warnx("option %s needs an argument (see "
+			          "cryptgate-gatewayd --help)",
+			    bad_option(argv, longopts, opt));
+			return (2);
 		default:
-			usage(stderr);
+			log_warnx("unknown option %s (see cryptgate-gatewayd "
+			          "--help)",
+			    bad_option(argv, longopts, opt));
 			return (2);
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		log_warnx("unexpected argument '%s' (see cryptgate-gatewayd "
+		          "--help)",
+		    argv[optind]);
 		return (2);
 	}
 	log_init(1, verbose, LOG_DAEMON);

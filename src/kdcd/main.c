@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -47,12 +48,34 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cryptgate-kdcd [-dnv] [-f kdc.conf]\n"
-	    "  -d  stay in the foreground, log to stderr\n"
-	    "  -f  configuration file (default " DEFAULT_CONF ")\n"
-	    "  -n  check the configuration, keys and database, then "
+	    "  -d          stay in the foreground, log to stderr\n"
+	    "  -f          configuration file (default " DEFAULT_CONF ")\n"
+	    "  -h, --help  print this help and exit\n"
+	    "  -n          check the configuration, keys and database, then "
 	    "exit\n"
-	    "  -v  more verbose (twice: debug)\n"
+	    "  -v          more verbose (twice: debug)\n"
 	    "See cryptgate-kdcd(8).\n");
+}
+
+/*
+ * The option that getopt_long just refused, as it was typed: the word of
+ * a long option (optopt is 0 for an unknown one, its value when its
+ * argument is missing or unwanted), else -C in ${buf}.
+ */
+static const char *
+bad_option(char **argv, const struct option *lo, char buf[static 3])
+{
+	const char *w = argv[optind - 1];
+	size_t i;
+
+	if (optopt == 0)
+		return (w);
+	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
+		if (lo[i].val == optopt)
+			return (w);
+	}
+	snprintf(buf, 3, "-%c", optopt);
+	return (buf);
 }
 
 /* [kdc] settings into ${d}. */
@@ -329,11 +352,18 @@ main(int argc, char **argv)
 	struct kdcd d;
 	int lfds[MAX_LISTEN];
 	size_t nlfds = 0;
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char opt[3];
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false;
 
 	log_procinit("cryptgate-kdcd");
-	while ((ch = getopt(argc, argv, "df:hnv")) != -1) {
+	opterr = 0;
+	while (
+	    (ch = getopt_long(argc, argv, ":df:hnv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = true;
@@ -350,13 +380,22 @@ main(int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
+		case ':':
+			log_warnx("option %s needs an argument (see "
+			          "cryptgate-kdcd --help)",
+			    bad_option(argv, longopts, opt));
+			return (2);
 		default:
-			usage(stderr);
+			log_warnx(
+			    "unknown option %s (see cryptgate-kdcd --help)",
+			    bad_option(argv, longopts, opt));
 			return (2);
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		log_warnx("unexpected argument '%s' (see cryptgate-kdcd "
+		          "--help)",
+		    argv[optind]);
 		return (2);
 	}
 	log_init(1, verbose, LOG_DAEMON);

@@ -179,8 +179,10 @@ conn_parse(struct conn *c)
 
 	if (c->framelen == 0 && c->len >= WIRE_LENBYTES) {
 		if ((fl = wire_frame_peek_len(c->buf)) < 0) {
-			log_ratelimited(&c->srv->rl, LOG_INFO,
-			    "%s: bad frame length: connection closed", c->name);
+			log_ratelimited(&c->srv->rl, LOG_NOTICE,
+			    "connection %s: refused (MALFORMED): bad frame "
+			    "length, connection closed",
+			    c->name);
 			conn_close(c, NULL);
 			return (-1);
 		}
@@ -490,7 +492,8 @@ listener_event(struct evloop_io *io, unsigned int revents, void *arg)
 			atomic_fetch_add_explicit(
 			    &srv->d->stats.refused, 1, memory_order_relaxed);
 			log_ratelimited(&srv->rl, LOG_WARNING,
-			    "%s: refused: max_connections (%zu) reached",
+			    "connection %s: refused: max_connections (%zu) "
+			    "reached",
 			    sock_format(name, sizeof(name),
 			        (struct sockaddr *)&ss, sslen),
 			    srv->d->max_conns);

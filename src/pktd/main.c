@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,16 +53,41 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cryptgate-pktd [-dnrvx] [-f pkt.conf]\n"
-	    "  -d  stay in the foreground, log to stderr, debug messages\n"
-	    "  -f  configuration file (default " DEFAULT_CONF ")\n"
-	    "  -n  check the configuration and keys, then exit\n"
-	    "  -r  print the iptables rules the configuration installs, "
-	    "then exit\n"
-	    "  -v  more verbose (twice: debug)\n"
-	    "  -x  remove the rules (protected traffic then flows in clear, "
-	    "or\n"
-	    "      not at all if the peer still encrypts), then exit\n"
+	    "  -d          stay in the foreground, log to stderr, debug "
+	    "messages\n"
+	    "  -f          configuration file (default " DEFAULT_CONF ")\n"
+	    "  -h, --help  print this help and exit\n"
+	    "  -n          check the configuration and keys, then exit\n"
+	    "  -r          print the iptables rules the configuration "
+	    "installs,\n"
+	    "              then exit\n"
+	    "  -v          more verbose (twice: debug)\n"
+	    "  -x          remove the rules (protected traffic then flows in "
+	    "clear,\n"
+	    "              or not at all if the peer still encrypts), then "
+	    "exit\n"
 	    "See cryptgate-pktd(8).\n");
+}
+
+/*
+ * The option that getopt_long just refused, as it was typed: the word of
+ * a long option (optopt is 0 for an unknown one, its value when its
+ * argument is missing or unwanted), else -C in ${buf}.
+ */
+static const char *
+bad_option(char **argv, const struct option *lo, char buf[static 3])
+{
+	const char *w = argv[optind - 1];
+	size_t i;
+
+	if (optopt == 0)
+		return (w);
+	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
+		if (lo[i].val == optopt)
+			return (w);
+	}
+	snprintf(buf, 3, "-%c", optopt);
+	return (buf);
 }
 
 /*
@@ -259,14 +285,21 @@ rules_cmd(bool print)
 int
 main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct pconf *pc;
 	unsigned int w;
+	char opt[3];
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false, print = false, down = false;
 
 	G.path = DEFAULT_CONF;
 	log_procinit("cryptgate-pktd");
-	while ((ch = getopt(argc, argv, "df:hnrvx")) != -1) {
+	opterr = 0;
+	while (
+	    (ch = getopt_long(argc, argv, ":df:hnrvx", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = true;
@@ -290,13 +323,26 @@ main(int argc, char **argv)
 		case 'x':
 			down = true;
 			break;
+		case ':':
+			log_warnx("option %s needs an argument (see "
+			          "cryptgate-pktd --help)",
+			    bad_option(argv, longopts, opt));
+			return (2);
 		default:
-			usage(stderr);
+			log_warnx(
+			    "unknown option %s (see cryptgate-pktd --help)",
+			    bad_option(argv, longopts, opt));
 			return (2);
 		}
 	}
-	if (optind != argc || (print && down)) {
-		usage(stderr);
+	if (optind != argc) {
+		log_warnx("unexpected argument '%s' (see cryptgate-pktd "
+		          "--help)",
+		    argv[optind]);
+		return (2);
+	}
+	if (print && down) {
+		log_warnx("-r and -x cannot be used together");
 		return (2);
 	}
 	log_init(1, verbose, LOG_DAEMON);

@@ -66,16 +66,36 @@ static const char usage_text[] =
 /* Checked in this order: the first kind whose section is present wins. */
 static const char *const kinds[] = { "gateway", "pkt", "host", "kdc", NULL };
 
+/* Report a usage error, ${what} and ${arg} (or NULL), in one line; 2. */
 static int
 usage_error(const char *what, const char *arg)
 {
-	fprintf(stderr, "cryptgate check-config: %s%s%s\n", what,
-	    arg != NULL ? " " : "", arg != NULL ? arg : "");
 	fprintf(stderr,
-	    "usage: cryptgate check-config "
-	    "[-t kdc|host|gateway|pkt] FILE...\n"
-	    "       cryptgate check-config --help\n");
+	    "cryptgate check-config: %s%s%s (see cryptgate check-config "
+	    "--help)\n",
+	    what, arg != NULL ? " " : "", arg != NULL ? arg : "");
 	return (2);
+}
+
+/*
+ * The option that getopt_long just refused, as it was typed: the word of
+ * a long option (optopt is 0 for an unknown one, its value when its
+ * argument is missing or unwanted), else -C in ${buf}.
+ */
+static const char *
+bad_option(char **argv, const struct option *lo, char buf[static 3])
+{
+	const char *w = argv[optind - 1];
+	size_t i;
+
+	if (optopt == 0)
+		return (w);
+	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
+		if (lo[i].val == optopt)
+			return (w);
+	}
+	snprintf(buf, 3, "-%c", optopt);
+	return (buf);
 }
 
 /* The kind of ${path} from its sections; NULL (reported) if unclear. */
@@ -153,15 +173,11 @@ check_config_main(int argc, char **argv)
 			kind = optarg;
 			break;
 		case ':':
-			snprintf(opt, sizeof(opt), "-%c", optopt);
-			return (usage_error("option needs an argument:", opt));
+			return (usage_error("option needs an argument:",
+			    bad_option(argv, longopts, opt)));
 		default:
-			if (optopt != 0) {
-				snprintf(opt, sizeof(opt), "-%c", optopt);
-				return (usage_error("unknown option:", opt));
-			}
-			return (
-			    usage_error("unknown option:", argv[optind - 1]));
+			return (usage_error("unknown option:",
+			    bad_option(argv, longopts, opt)));
 		}
 	}
 	if (optind >= argc)

@@ -46,6 +46,27 @@ pkt_usage(FILE *f)
 	    "See cryptgate(1) and cryptgate-pktd(8).\n");
 }
 
+/*
+ * The option that getopt_long just refused, as it was typed: the word of
+ * a long option (optopt is 0 for an unknown one, its value when its
+ * argument is missing or unwanted), else -C in ${buf}.
+ */
+static const char *
+bad_option(char **argv, const struct option *lo, char buf[static 3])
+{
+	const char *w = argv[optind - 1];
+	size_t i;
+
+	if (optopt == 0)
+		return (w);
+	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
+		if (lo[i].val == optopt)
+			return (w);
+	}
+	snprintf(buf, 3, "-%c", optopt);
+	return (buf);
+}
+
 /* Exec cryptgate-pktd with ${argv}; returns only on failure. */
 static void
 exec_pktd(char **argv)
@@ -78,7 +99,7 @@ pkt_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfgpath = PKT_DEFAULT_CONF, *what;
-	char *args[6];
+	char *args[6], opt[3];
 	int ch;
 
 	if (argc < 2) {
@@ -92,8 +113,14 @@ pkt_main(int argc, char **argv)
 		return (0);
 	}
 	if (strcmp(what, "rules") != 0 && strcmp(what, "down") != 0) {
-		fprintf(stderr, "cryptgate pkt: unknown command '%s'\n", what);
-		pkt_usage(stderr);
+		if (what[0] == '-')
+			log_warnx("pkt: unknown option %s (see cryptgate pkt "
+			          "--help)",
+			    what);
+		else
+			log_warnx("pkt: unknown command '%s' (see cryptgate "
+			          "pkt --help)",
+			    what);
 		return (2);
 	}
 	opterr = 0;
@@ -107,13 +134,23 @@ pkt_main(int argc, char **argv)
 		case 'h':
 			pkt_usage(stdout);
 			return (0);
+		case ':':
+			log_warnx("pkt %s: option %s needs an argument (see "
+			          "cryptgate pkt --help)",
+			    what, bad_option(argv + 1, longopts, opt));
+			return (2);
 		default:
-			pkt_usage(stderr);
+			log_warnx(
+			    "pkt %s: unknown option %s (see cryptgate pkt "
+			    "--help)",
+			    what, bad_option(argv + 1, longopts, opt));
 			return (2);
 		}
 	}
 	if (optind != argc - 1) {
-		pkt_usage(stderr);
+		log_warnx("pkt %s: unexpected argument '%s' (see cryptgate "
+		          "pkt --help)",
+		    what, argv[1 + optind]);
 		return (2);
 	}
 	args[0] = PKTD_NAME;

@@ -61,6 +61,27 @@ status_usage(FILE *f)
 	    "See cryptgate(1), cryptgate-gatewayd(8) and cryptgate-pktd(8).\n");
 }
 
+/*
+ * The option that getopt_long just refused, as it was typed: the word of
+ * a long option (optopt is 0 for an unknown one, its value when its
+ * argument is missing or unwanted), else -C in ${buf}.
+ */
+static const char *
+bad_option(char **argv, const struct option *lo, char buf[static 3])
+{
+	const char *w = argv[optind - 1];
+	size_t i;
+
+	if (optopt == 0)
+		return (w);
+	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
+		if (lo[i].val == optopt)
+			return (w);
+	}
+	snprintf(buf, 3, "-%c", optopt);
+	return (buf);
+}
+
 /* Read the whole answer of the daemon at ${path}; NULL (logged). */
 static char *
 fetch(const char *path)
@@ -275,7 +296,7 @@ status_main(int argc, char **argv)
 	};
 	const char *cfgpath = NULL, *sock = NULL;
 	struct conf *conf = NULL;
-	char *text;
+	char *text, opt[3];
 	int ch, rc = 1;
 	static const char *const pkt_kind[] = { "pkt", NULL };
 	bool raw = false, pkt = false;
@@ -296,13 +317,26 @@ status_main(int argc, char **argv)
 		case 'h':
 			status_usage(stdout);
 			return (0);
+		case ':':
+			log_warnx("status: option %s needs an argument (see "
+			          "cryptgate status --help)",
+			    bad_option(argv, longopts, opt));
+			return (2);
 		default:
-			status_usage(stderr);
+			log_warnx("status: unknown option %s (see cryptgate "
+			          "status --help)",
+			    bad_option(argv, longopts, opt));
 			return (2);
 		}
 	}
-	if (optind != argc || (cfgpath != NULL && sock != NULL)) {
-		status_usage(stderr);
+	if (optind != argc) {
+		log_warnx("status: unexpected argument '%s' (see cryptgate "
+		          "status --help)",
+		    argv[optind]);
+		return (2);
+	}
+	if (cfgpath != NULL && sock != NULL) {
+		log_warnx("status: -f and -s cannot be used together");
 		return (2);
 	}
 	if (cfgpath != NULL) {

@@ -164,23 +164,27 @@ else
 	fail "two files: exit $rc"
 fi
 
-# 6. Usage errors exit 2; --help is the manual.
+# 6. Usage errors exit 2 with one line that says what is wrong and where
+# the manual is, nothing on stdout; --help is the manual.
 check_usage() {
-	local desc=$1 rc
-	shift
+	local desc=$1 want=$2 rc
+	shift 2
 	run "$TMPDIR_T/out" "$TMPDIR_T/err" "$CG" check-config "$@"
 	rc=$?
-	if [ $rc -eq 2 ] && grep -q '^usage: cryptgate check-config' "$TMPDIR_T/err"; then
-		ok "usage error exits 2: $desc"
+	if [ $rc -eq 2 ] && [ ! -s "$TMPDIR_T/out" ] &&
+	    [ "$(wc -l <"$TMPDIR_T/err")" -eq 1 ] &&
+	    grep -qF "cryptgate check-config: $want" "$TMPDIR_T/err" &&
+	    grep -q '(see cryptgate check-config --help)$' "$TMPDIR_T/err"; then
+		ok "usage error exits 2 with one line: $desc"
 	else
-		fail "usage error ($desc): exit $rc"
+		fail "usage error ($desc): exit $rc: $(head -3 "$TMPDIR_T/err")"
 	fi
 }
-check_usage "no file"
-check_usage "unknown kind" -t bogus "$DATA/good/pkt.conf"
-check_usage "-t without argument" -t
-check_usage "unknown option" -x "$DATA/good/pkt.conf"
-check_usage "unknown long option" --bogus "$DATA/good/pkt.conf"
+check_usage "no file" "no configuration file given"
+check_usage "unknown kind" "unknown configuration kind" -t bogus "$DATA/good/pkt.conf"
+check_usage "-t without argument" "option needs an argument: -t" -t
+check_usage "unknown option" "unknown option: -x" -x "$DATA/good/pkt.conf"
+check_usage "unknown long option" "unknown option: --bogus" --bogus "$DATA/good/pkt.conf"
 run "$TMPDIR_T/out" "$TMPDIR_T/err" "$CG" check-config --help
 rc=$?
 if [ $rc -eq 0 ] && grep -q '^SYNOPSIS' "$TMPDIR_T/out" &&
