@@ -24,6 +24,7 @@
 #include "cryptgate/keywrap.h"
 #include "cryptgate/log.h"
 #include "cryptgate/replay.h"
+#include "cryptgate/secret.h"
 #include "cryptgate/sock.h"
 #include "cryptgate/store.h"
 
@@ -116,6 +117,52 @@ load_keys(struct kdcd *d, const struct conf_section *sec)
 	if ((d->master = keywrap_master_load(
 	         conf_get_str(sec, "master_key"))) == NULL)
 		return (-1);
+	return (0);
+}
+
+struct master_check {
+	const struct kdcd *d;
+	bool seen; /* a stored key was tried */
+	bool opened; /* and the master key opened it */
+	char key_id[2 * STORE_IDBYTES + 1];
+};
+
+static int
+master_check_one(const struct store_key *k, void *arg)
+{
+	struct master_check *mc = arg;
+	uint8_t key[WIRE_SESSIONKEYBYTES];
+	size_t keylen;
+
+	mc->seen = true;
+	kdc_hex(mc->key_id, k->key_id, sizeof(k->key_id));
+	mc->opened =
+	    keywrap_unwrap(key, sizeof(key), &keylen, k->wrapped, k->wrappedlen,
+	        k->key_id, sizeof(k->key_id), mc->d->master) == 0 &&
+	    keylen == sizeof(key);
+	secret_wipe(key, sizeof(key));
+	return (1); /* one is enough */
+}
+
+/*
+ * The master key must open the keys already stored: a wrong master_key
+ * file would otherwise show only later, as INTERNAL answers to RETRIEVE.
+ * 0 (it does, or nothing is stored yet) or -1 (logged).
+ */
+static int
+check_master(const struct kdcd *d, struct store *st)
+{
+	struct master_check mc = { .d = d };
+
+	if (store_key_foreach(st, master_check_one, &mc) == -1 && !mc.seen)
+		return (-1); /* the database said why */
+	if (mc.seen && !mc.opened) {
+		log_warnx("%s: master_key does not open the stored session "
+		          "keys (tried key %s): wrong master key file for "
+		          "this database?",
+		    d->confpath, mc.key_id);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -413,6 +460,10 @@ main(int argc, char **argv)
 	/* The database must exist (cryptgate kdc init) and open. */
 	if ((st = store_open(d.dbpath, STORE_READONLY)) == NULL)
 		goto out;
+	if (check_master(&d, st)) {
+		store_close(st);
+		goto out;
+	}
 	store_close(st);
 	if (d.legacy_retrieve)
 		log_warnx("legacy_retrieve_by_address is not supported: "

@@ -375,6 +375,23 @@ kdc_stop
 rc=$?
 if [ $rc -eq 0 ]; then ok "SIGTERM: clean exit"; else fail "SIGTERM: exit $rc"; fi
 check "PRAGMA integrity_check: ok" integrity_ok
+
+# A master key that is not this database's (a backup restored with the
+# wrong file, a re-init elsewhere): refused at start, not as INTERNAL
+# answers later.  (Keys exist by now.)
+cp "$K/master.key" "$K/master.key.good"
+printf 'cryptgate-master-v1 1 %s\n' \
+    "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$K/master.key"
+chmod 600 "$K/master.key"
+out=$("$CG_KDCD" -f "$K/kdc.conf" -n 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q 'master_key does not open the stored session keys'; then
+	ok "a master key that does not open the stored keys: refused at start (exit $rc)"
+else
+	fail "wrong master key: exit $rc: $out"
+fi
+cp "$K/master.key.good" "$K/master.key"
+check "the right master key: configuration OK again" "$CG_KDCD" -f "$K/kdc.conf" -n
 if sanitizer_clean "$K/kdcd.log"; then
 	ok "no sanitizer report from the daemon"
 else
