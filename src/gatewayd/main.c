@@ -467,7 +467,7 @@ main(int argc, char **argv)
 	unsigned int w;
 	char opt[3];
 	int ch, rc = 1, verbose = 0;
-	bool foreground = false, check = false, rules = false;
+	bool foreground = false, check = false;
 
 	G.path = DEFAULT_CONF;
 	log_procinit("cryptgate-gatewayd");
@@ -526,11 +526,8 @@ main(int argc, char **argv)
 	raise_nofile(G.cf);
 	if (probe_free(G.cf) || build_all(G.cf, ls, recs, nrecs))
 		goto out;
-	if (transparent_needed(G.cf)) {
-		if (transparent_install(G.cf))
-			goto out;
-		rules = true;
-	}
+	if (transparent_needed(G.cf) && transparent_install(G.cf))
+		goto out;
 	(void)sock_unix_listen(&G.stat, G.cf->status_path, "gateway");
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
@@ -547,8 +544,8 @@ out:
 		free(recs[w]);
 		free(G.cur[w]);
 	}
-	if (rules)
-		transparent_remove();
+	/* The REDIRECT rules this process installed, even on a reload. */
+	transparent_remove();
 	sock_unix_close(&G.stat);
 	gwconf_unref(G.cf);
 	keys_fini();
