@@ -208,6 +208,7 @@ count(const struct gwconf *cf, int v6)
 	const struct service *svc;
 	const struct conf_addr *d;
 	size_t i, j;
+	uint16_t lp;
 	int n = 0;
 
 	for (i = 0; i < cf->nsvcs; i++) {
@@ -218,13 +219,24 @@ count(const struct gwconf *cf, int v6)
 			d = &svc->dest[j];
 			if ((d->family == AF_INET6) != (v6 != 0))
 				continue;
-			if (listen_port(svc, d) == 0) {
+			if ((lp = listen_port(svc, d)) == 0) {
 				log_warnx("[service %s] destination %s needs a "
 				          "listen address of the same family "
 				          "(IPv%d)",
 				    svc->name, d->host, v6 ? 6 : 4);
 				return (-1);
 			}
+			/*
+			 * After a SIGKILL the REDIRECT rules stay and point
+			 * at ${lp}: whoever can bind it then receives what
+			 * programs send (locally).  Root only, below 1024.
+			 */
+			if (lp >= 1024)
+				log_warnx("[service %s] listen port %u: while "
+				          "the gateway is down, any local user "
+				          "could bind it and receive what is "
+				          "redirected; use a port below 1024",
+				    svc->name, (unsigned int)lp);
 			n++;
 		}
 	}
