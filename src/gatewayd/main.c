@@ -22,6 +22,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cryptgate/opt.h"
+
 #include "gatewayd.h"
 
 #define DEFAULT_CONF "/etc/cryptgate/gateway.conf"
@@ -88,27 +90,6 @@ usage(FILE *f)
 	    "  -n          check the configuration and keys, then exit\n"
 	    "  -v          more verbose (twice: debug)\n"
 	    "See cryptgate-gatewayd(8).\n");
-}
-
-/*
- * The option that getopt_long just refused, as it was typed: the word of
- * a long option (optopt is 0 for an unknown one, its value when its
- * argument is missing or unwanted), else -C in ${buf}.
- */
-static const char *
-bad_option(char **argv, const struct option *lo, char buf[static 3])
-{
-	const char *w = argv[optind - 1];
-	size_t i;
-
-	if (optopt == 0)
-		return (w);
-	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
-		if (lo[i].val == optopt)
-			return (w);
-	}
-	snprintf(buf, 3, "-%c", optopt);
-	return (buf);
 }
 
 /* Make room for two descriptors per connection. */
@@ -493,12 +474,12 @@ main(int argc, char **argv)
 		case ':':
 			log_warnx("option %s needs an argument (see "
 			          "cryptgate-gatewayd --help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		default:
 			log_warnx("unknown option %s (see cryptgate-gatewayd "
 			          "--help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		}
 	}

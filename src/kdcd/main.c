@@ -23,6 +23,7 @@
 #include "cryptgate/hostkey.h"
 #include "cryptgate/keywrap.h"
 #include "cryptgate/log.h"
+#include "cryptgate/opt.h"
 #include "cryptgate/replay.h"
 #include "cryptgate/secret.h"
 #include "cryptgate/sock.h"
@@ -56,27 +57,6 @@ usage(FILE *f)
 	    "exit\n"
 	    "  -v          more verbose (twice: debug)\n"
 	    "See cryptgate-kdcd(8).\n");
-}
-
-/*
- * The option that getopt_long just refused, as it was typed: the word of
- * a long option (optopt is 0 for an unknown one, its value when its
- * argument is missing or unwanted), else -C in ${buf}.
- */
-static const char *
-bad_option(char **argv, const struct option *lo, char buf[static 3])
-{
-	const char *w = argv[optind - 1];
-	size_t i;
-
-	if (optopt == 0)
-		return (w);
-	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
-		if (lo[i].val == optopt)
-			return (w);
-	}
-	snprintf(buf, 3, "-%c", optopt);
-	return (buf);
 }
 
 /* [kdc] settings into ${d}. */
@@ -430,12 +410,12 @@ main(int argc, char **argv)
 		case ':':
 			log_warnx("option %s needs an argument (see "
 			          "cryptgate-kdcd --help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		default:
 			log_warnx(
 			    "unknown option %s (see cryptgate-kdcd --help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		}
 	}

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cryptgate/kdcclient.h"
+#include "cryptgate/opt.h"
 #include "cryptgate/sock.h"
 
 #include "pktd.h"
@@ -67,27 +68,6 @@ usage(FILE *f)
 	    "              or not at all if the peer still encrypts), then "
 	    "exit\n"
 	    "See cryptgate-pktd(8).\n");
-}
-
-/*
- * The option that getopt_long just refused, as it was typed: the word of
- * a long option (optopt is 0 for an unknown one, its value when its
- * argument is missing or unwanted), else -C in ${buf}.
- */
-static const char *
-bad_option(char **argv, const struct option *lo, char buf[static 3])
-{
-	const char *w = argv[optind - 1];
-	size_t i;
-
-	if (optopt == 0)
-		return (w);
-	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
-		if (lo[i].val == optopt)
-			return (w);
-	}
-	snprintf(buf, 3, "-%c", optopt);
-	return (buf);
 }
 
 /*
@@ -326,12 +306,12 @@ main(int argc, char **argv)
 		case ':':
 			log_warnx("option %s needs an argument (see "
 			          "cryptgate-pktd --help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		default:
 			log_warnx(
 			    "unknown option %s (see cryptgate-pktd --help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		}
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cryptgate/conf.h"
+#include "cryptgate/opt.h"
 
 #include "cmd.h"
 
@@ -75,27 +76,6 @@ usage_error(const char *what, const char *arg)
 	    "--help)\n",
 	    what, arg != NULL ? " " : "", arg != NULL ? arg : "");
 	return (2);
-}
-
-/*
- * The option that getopt_long just refused, as it was typed: the word of
- * a long option (optopt is 0 for an unknown one, its value when its
- * argument is missing or unwanted), else -C in ${buf}.
- */
-static const char *
-bad_option(char **argv, const struct option *lo, char buf[static 3])
-{
-	const char *w = argv[optind - 1];
-	size_t i;
-
-	if (optopt == 0)
-		return (w);
-	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
-		if (lo[i].val == optopt)
-			return (w);
-	}
-	snprintf(buf, 3, "-%c", optopt);
-	return (buf);
 }
 
 /* The kind of ${path} from its sections; NULL (reported) if unclear. */
@@ -174,10 +154,10 @@ check_config_main(int argc, char **argv)
 			break;
 		case ':':
 			return (usage_error("option needs an argument:",
-			    bad_option(argv, longopts, opt)));
+			    opt_refused(argv, longopts, opt)));
 		default:
 			return (usage_error("unknown option:",
-			    bad_option(argv, longopts, opt)));
+			    opt_refused(argv, longopts, opt)));
 		}
 	}
 	if (optind >= argc)

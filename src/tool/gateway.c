@@ -36,6 +36,7 @@
 
 #include "cryptgate/conf.h"
 #include "cryptgate/log.h"
+#include "cryptgate/opt.h"
 
 #include "cmd.h"
 
@@ -72,27 +73,6 @@ gateway_usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 on success, 1 on error, 2 on a usage error.\n"
 	    "See cryptgate(1) and cryptgate-gatewayd(8).\n");
-}
-
-/*
- * The option that getopt_long just refused, as it was typed: the word of
- * a long option (optopt is 0 for an unknown one, its value when its
- * argument is missing or unwanted), else -C in ${buf}.
- */
-static const char *
-bad_option(char **argv, const struct option *lo, char buf[static 3])
-{
-	const char *w = argv[optind - 1];
-	size_t i;
-
-	if (optopt == 0)
-		return (w);
-	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
-		if (lo[i].val == optopt)
-			return (w);
-	}
-	snprintf(buf, 3, "-%c", optopt);
-	return (buf);
 }
 
 /* Run ${argv} quietly (argv[0] looked up in PATH); 0 if it exits 0. */
@@ -340,12 +320,12 @@ gateway_main(int argc, char **argv)
 		case ':':
 			log_warnx("gateway down: option %s needs an argument "
 			          "(see cryptgate gateway --help)",
-			    bad_option(argv + 1, longopts, opt));
+			    opt_refused(argv + 1, longopts, opt));
 			return (2);
 		default:
 			log_warnx("gateway down: unknown option %s (see "
 			          "cryptgate gateway --help)",
-			    bad_option(argv + 1, longopts, opt));
+			    opt_refused(argv + 1, longopts, opt));
 			return (2);
 		}
 	}

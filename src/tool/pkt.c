@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cryptgate/log.h"
+#include "cryptgate/opt.h"
 
 #include "cmd.h"
 
@@ -44,27 +45,6 @@ pkt_usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 on success, 1 on error, 2 on a usage error.\n"
 	    "See cryptgate(1) and cryptgate-pktd(8).\n");
-}
-
-/*
- * The option that getopt_long just refused, as it was typed: the word of
- * a long option (optopt is 0 for an unknown one, its value when its
- * argument is missing or unwanted), else -C in ${buf}.
- */
-static const char *
-bad_option(char **argv, const struct option *lo, char buf[static 3])
-{
-	const char *w = argv[optind - 1];
-	size_t i;
-
-	if (optopt == 0)
-		return (w);
-	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
-		if (lo[i].val == optopt)
-			return (w);
-	}
-	snprintf(buf, 3, "-%c", optopt);
-	return (buf);
 }
 
 /* Exec cryptgate-pktd with ${argv}; returns only on failure. */
@@ -137,13 +117,13 @@ pkt_main(int argc, char **argv)
 		case ':':
 			log_warnx("pkt %s: option %s needs an argument (see "
 			          "cryptgate pkt --help)",
-			    what, bad_option(argv + 1, longopts, opt));
+			    what, opt_refused(argv + 1, longopts, opt));
 			return (2);
 		default:
 			log_warnx(
 			    "pkt %s: unknown option %s (see cryptgate pkt "
 			    "--help)",
-			    what, bad_option(argv + 1, longopts, opt));
+			    what, opt_refused(argv + 1, longopts, opt));
 			return (2);
 		}
 	}

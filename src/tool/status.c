@@ -29,6 +29,7 @@
 
 #include "cryptgate/conf.h"
 #include "cryptgate/log.h"
+#include "cryptgate/opt.h"
 
 #include "cmd.h"
 
@@ -59,27 +60,6 @@ status_usage(FILE *f)
 	    "\n"
 	    "Exit status: 0 on success, 1 on error, 2 on a usage error.\n"
 	    "See cryptgate(1), cryptgate-gatewayd(8) and cryptgate-pktd(8).\n");
-}
-
-/*
- * The option that getopt_long just refused, as it was typed: the word of
- * a long option (optopt is 0 for an unknown one, its value when its
- * argument is missing or unwanted), else -C in ${buf}.
- */
-static const char *
-bad_option(char **argv, const struct option *lo, char buf[static 3])
-{
-	const char *w = argv[optind - 1];
-	size_t i;
-
-	if (optopt == 0)
-		return (w);
-	for (i = 0; strncmp(w, "--", 2) == 0 && lo[i].name != NULL; i++) {
-		if (lo[i].val == optopt)
-			return (w);
-	}
-	snprintf(buf, 3, "-%c", optopt);
-	return (buf);
 }
 
 /* Read the whole answer of the daemon at ${path}; NULL (logged). */
@@ -320,12 +300,12 @@ status_main(int argc, char **argv)
 		case ':':
 			log_warnx("status: option %s needs an argument (see "
 			          "cryptgate status --help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		default:
 			log_warnx("status: unknown option %s (see cryptgate "
 			          "status --help)",
-			    bad_option(argv, longopts, opt));
+			    opt_refused(argv, longopts, opt));
 			return (2);
 		}
 	}
