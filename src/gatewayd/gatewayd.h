@@ -193,6 +193,14 @@ struct conn {
 	bool psk_given; /* server: a key was handed to TLS */
 	bool lookup_called; /* server: the PSK callback ran */
 	enum stat_id refusal; /* server: why the key was refused, or 0 */
+	/* Server: the identity refused and why (heap; NULL if unknown), for the
+	 * one line hs_failed logs (service_refuse). */
+	char *refused_id;
+	char *refusal_detail;
+	/* The address s[1] connects to (relay_connect): svc->target, ->dst or
+	 * the FTP data target, all living as long as the conn; for the logs. */
+	const struct sockaddr *to;
+	socklen_t tolen;
 	struct ftpsess *ftp; /* an FTP control connection (ftpgw.c) */
 	struct ftpdata *data; /* an FTP data connection (ftpdata.c) */
 	char name[SOCK_ADDRSTRLEN];
@@ -394,12 +402,21 @@ void service_connected(struct conn *c);
 /** service_key_ready(c): a client conn's key slot changed: retry. */
 void service_key_ready(struct conn *c);
 /**
- * service_psk_answered(c, identity, psk, why): a server conn's KDC lookup
- * was answered: the key ${psk} for ${identity}, or NULL (refused, counted
- * as ${why}).  May free ${c}.
+ * service_psk_answered(c, identity, psk, why, detail): a server conn's KDC
+ * lookup was answered: the key ${psk} for ${identity}, or NULL (refused,
+ * counted as ${why}, for the reason ${detail}, logged when the handshake
+ * fails).  May free ${c}.
  */
-void service_psk_answered(
-    struct conn *c, const char *identity, const uint8_t *psk, enum stat_id why);
+void service_psk_answered(struct conn *c, const char *identity,
+    const uint8_t *psk, enum stat_id why, const char *detail);
+/**
+ * service_refuse(c, why, identity, detail): the server conn ${c}'s key for
+ * ${identity} (NULL: none valid) is refused, to be counted as ${why}
+ * because of ${detail} (NULL: the TLS error says why): kept in ${c} (both
+ * strings copied) for the one line the failed handshake logs.
+ */
+void service_refuse(
+    struct conn *c, enum stat_id why, const char *identity, const char *detail);
 /** service_timeout(c): the handshake deadline passed. */
 void service_timeout(struct conn *c);
 /**
@@ -425,7 +442,8 @@ size_t keys_cache_count(void);
 /**
  * keys_server(c, key_id, identity, psk, why): the key of ${key_id} for the
  * server conn ${c} (its client address and service): from the cache, or
- * a RETRIEVE started (KEYS_PENDING: service_psk_answered(c) follows).
+ * a RETRIEVE started (KEYS_PENDING: service_psk_answered(c) follows),
+ * or refused (KEYS_REFUSED: counted as ${*why}, service_refuse(c) called).
  */
 enum keys_result keys_server(struct conn *c,
     const uint8_t key_id[static WIRE_KEYIDBYTES], const char *identity,
@@ -464,9 +482,20 @@ int proxy_v2_header(uint8_t *buf, size_t size, const struct sockaddr *src,
     socklen_t srclen, const struct sockaddr *dst, socklen_t dstlen);
 
 /* transparent.c */
-/** transparent_install(cf): install the REDIRECT rules of ${cf}. */
+/**
+ * transparent_install(cf): put the REDIRECT rules of ${cf}'s transparent
+ * destinations in force, and their guard (REJECT with a reset in filter
+ * OUTPUT, kept after exit), replacing those of a previous call without a
+ * moment where a destination is neither redirected nor guarded.  Return
+ * 0, or -1 (logged; the rules in force before stay, or at the first call
+ * the REDIRECT rules are removed).
+ */
 int transparent_install(const struct gwconf *cf) CG_WUR;
-/** transparent_remove(void): remove every rule we installed. */
+/**
+ * transparent_remove(void): at exit: remove the REDIRECT rules we
+ * installed.  The guard stays: connections to the destinations are then
+ * reset (cryptgate gateway down removes it).
+ */
 void transparent_remove(void);
 /** transparent_needed(cf): true if ${cf} has a transparent service. */
 bool transparent_needed(const struct gwconf *cf);
@@ -487,13 +516,23 @@ struct stats_svc *stats_service(const char *name, enum gw_role role);
 /** stats_add(st, w, id, n): add ${n} to counter ${id} of worker ${w}. */
 void stats_add(
     struct stats_svc *st, unsigned int w, enum stat_id id, uint64_t n);
+/* What stats_admit says. */
+enum stats_admit {
+	ADMIT_OK = 0,
+	ADMIT_GATEWAY, /* over the gateway's max_connections */
+	ADMIT_SERVICE, /* over the service's max_connections */
+	ADMIT_CLIENT, /* over max_connections_per_client */
+	ADMIT_NOMEM, /* the client table could not grow */
+};
 /**
  * stats_admit(st, max_total, max_svc, peer, max_client, counted): take a
  * connection slot of the gateway, of ${st} and of its client address.
- * Return true if admitted (${*counted}: the client table has it).
+ * Return ADMIT_OK if admitted (${*counted}: the client table has it),
+ * else which limit refused it (no slot taken).
  */
-bool stats_admit(struct stats_svc *st, size_t max_total, long max_svc,
-    const struct sockaddr_storage *peer, long max_client, bool *counted);
+enum stats_admit stats_admit(struct stats_svc *st, size_t max_total,
+    long max_svc, const struct sockaddr_storage *peer, long max_client,
+    bool *counted);
 /** stats_release(st, peer, counted): give back stats_admit's slots. */
 void stats_release(
     struct stats_svc *st, const struct sockaddr_storage *peer, bool counted);

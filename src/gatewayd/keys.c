@@ -46,6 +46,7 @@ struct centry {
 	uint8_t requester[WIRE_IDBYTES]; /* the client host of the key */
 	int64_t expires;
 	enum stat_id why; /* negative entries: the reason */
+	char *detail; /* negative entries: the reason in words, or NULL */
 	uint8_t *psk; /* TLS_PSKBYTES of secret memory; NULL: negative */
 };
 
@@ -108,6 +109,7 @@ static void
 centry_free(struct centry *e)
 {
 	secret_free(e->psk, TLS_PSKBYTES);
+	free(e->detail);
 	free(e);
 }
 
@@ -186,10 +188,11 @@ cache_find(const char *svc, const uint8_t *key_id, int64_t now)
 	return (NULL);
 }
 
-/* Cache a key (${psk}) or a refusal (NULL, ${why}) for ${ttl} ms. */
+/* Cache a key (${psk}) or a refusal (NULL, ${why}, ${detail}) for ${ttl}
+ * ms. */
 static void
 cache_put(const struct lookup *l, const uint8_t *psk, const uint8_t *requester,
-    enum stat_id why, int64_t ttl)
+    enum stat_id why, const char *detail, int64_t ttl)
 {
 	int64_t now = kdcclient_now_ms();
 	struct centry *e;
@@ -217,6 +220,9 @@ cache_put(const struct lookup *l, const uint8_t *psk, const uint8_t *requester,
 		memcpy(e->requester, requester, WIRE_IDBYTES);
 	e->expires = now + ttl;
 	e->why = why;
+	free(e->detail);
+	/* Out of memory: the log line of a cached refusal says less. */
+	e->detail = psk == NULL && detail != NULL ? strdup(detail) : NULL;
 	if (psk == NULL) {
 		secret_free(e->psk, TLS_PSKBYTES);
 		e->psk = NULL;
@@ -431,15 +437,16 @@ lookup_step(struct lookup *l)
 
 /* --- server role -------------------------------------------------------- */
 
-/* Answer every connection waiting on ${l}. */
+/* Answer every connection waiting on ${l} (a refusal: ${why}, ${detail}). */
 static void
-answer(struct lookup *l, const uint8_t *psk, enum stat_id why)
+answer(
+    struct lookup *l, const uint8_t *psk, enum stat_id why, const char *detail)
 {
 	struct conn *c;
 
 	while ((c = l->waiters) != NULL) {
 		keys_unwait(c);
-		service_psk_answered(c, l->identity, psk, why);
+		service_psk_answered(c, l->identity, psk, why, detail);
 	}
 }
 
@@ -454,11 +461,9 @@ retrieve_done(struct lookup *l, int r)
 
 	if (r != KDCCLIENT_DONE || res == NULL) {
 		kw->kdc_down_until = kdcclient_now_ms() + KDC_DOWN_MS;
-		log_ratelimited(&kw->rl, LOG_WARNING,
-		    "KDC unreachable: refusing identity %s from %s (%s)",
-		    l->identity, l->who,
+		/* Each connection refused logs it (service.c: hs_log). */
+		answer(l, NULL, ST_HS_KDC_DOWN,
 		    l->op != NULL ? kdcclient_error(l->op) : "out of memory");
-		answer(l, NULL, ST_HS_KDC_DOWN);
 		return;
 	}
 	left = (int64_t)res->not_after - keys_real_ms();
@@ -473,20 +478,17 @@ retrieve_done(struct lookup *l, int r)
 			snprintf(err, sizeof(err), "%s",
 			    left <= 0 ? "key expired"
 			              : "key issued to another host than peer");
-		log_ratelimited(&kw->rl, LOG_NOTICE,
-		    "[%s] refusing identity %s from %s: %s", l->svc,
-		    l->identity, l->who, err);
-		cache_put(l, NULL, NULL, ST_HS_UNKNOWN, NEG_TTL_MS);
-		answer(l, NULL, ST_HS_UNKNOWN);
+		cache_put(l, NULL, NULL, ST_HS_UNKNOWN, err, NEG_TTL_MS);
+		answer(l, NULL, ST_HS_UNKNOWN, err);
 		return;
 	}
 	if (kdcclient_psk(psk, res->session_key, l->key_id)) {
-		answer(l, NULL, ST_HS_OTHER);
+		answer(l, NULL, ST_HS_OTHER, "cannot derive the PSK");
 		return;
 	}
 	ttl = (int64_t)l->cf->cache_ttl_ms;
-	cache_put(l, psk, res->requester_id, 0, ttl < left ? ttl : left);
-	answer(l, psk, 0);
+	cache_put(l, psk, res->requester_id, 0, NULL, ttl < left ? ttl : left);
+	answer(l, psk, 0, NULL);
 	secret_wipe(psk, sizeof(psk));
 }
 
@@ -502,25 +504,32 @@ keys_server(struct conn *c, const uint8_t key_id[static WIRE_KEYIDBYTES],
 	struct lookup *l;
 	int64_t now = kdcclient_now_ms();
 	enum keys_result r = KEYS_REFUSED;
-	bool bound_elsewhere = false;
+	char detail[320];
 
+	detail[0] = '\0';
 	to_wire(&addr, &c->peer);
 	pthread_mutex_lock(&K.mu);
 	if ((e = cache_find(svc, key_id, now)) != NULL) {
 		if (e->psk != NULL && keys_addr_eq(&e->addr, &addr) &&
 		    c->svc->has_peer &&
 		    memcmp(e->requester, c->svc->peer_id, WIRE_IDBYTES) != 0) {
-			/* Issued to another host than this service's peer. */
 			*why = ST_HS_UNKNOWN;
+			snprintf(detail, sizeof(detail),
+			    "key issued to another host than peer");
 		} else if (e->psk != NULL && keys_addr_eq(&e->addr, &addr)) {
 			memcpy(psk, e->psk, TLS_PSKBYTES);
 			r = KEYS_FOUND;
 		} else if (e->psk != NULL) {
 			/* The KDC bound this key to another address. */
 			*why = ST_HS_UNKNOWN;
-			bound_elsewhere = true;
+			snprintf(detail, sizeof(detail),
+			    "the key is bound to another client address");
 		} else if (keys_addr_eq(&e->addr, &addr)) {
-			*why = e->why; /* refused a moment ago */
+			/* Refused a moment ago: the entry's detail is copied
+			 * while K.mu is held (it may go once it is not). */
+			*why = e->why;
+			snprintf(detail, sizeof(detail), "%s (cached refusal)",
+			    e->detail != NULL ? e->detail : "refused");
 		} else {
 			r = KEYS_PENDING; /* a refusal for another address */
 		}
@@ -528,46 +537,39 @@ keys_server(struct conn *c, const uint8_t key_id[static WIRE_KEYIDBYTES],
 		r = KEYS_PENDING;
 	}
 	pthread_mutex_unlock(&K.mu);
-	if (bound_elsewhere)
-		log_ratelimited(&kw->rl, LOG_NOTICE,
-		    "[%s] refusing identity %s from %s: the key is bound to "
-		    "another client address",
-		    svc, identity, c->name);
+	if (r == KEYS_REFUSED)
+		goto refused;
 	if (r != KEYS_PENDING)
 		return (r);
 	if (now < kw->kdc_down_until) {
-		log_ratelimited(&kw->rl, LOG_WARNING,
-		    "KDC unreachable: refusing identity %s from %s", identity,
-		    c->name);
 		*why = ST_HS_KDC_DOWN;
-		return (KEYS_REFUSED);
+		snprintf(detail, sizeof(detail),
+		    "a lookup failed less than %d s ago", KDC_DOWN_MS / 1000);
+		goto refused;
 	}
 	if ((l = lookup_find(kw, svc, key_id, &addr, c->svc)) == NULL) {
 		if ((l = keys_lookup_new(w, c->svc->cf, LK_RETRIEVE, svc)) ==
-		    NULL) {
-			*why = ST_HS_OTHER;
-			return (KEYS_REFUSED);
-		}
+		    NULL)
+			goto nomem;
 		memcpy(l->key_id, key_id, WIRE_KEYIDBYTES);
 		l->addr = addr;
 		l->has_peer = c->svc->has_peer;
 		memcpy(l->peer, c->svc->peer_id, WIRE_IDBYTES);
 		snprintf(l->identity, sizeof(l->identity), "%s", identity);
-		sock_format(l->who, sizeof(l->who),
-		    (const struct sockaddr *)&c->peer, c->peerlen);
-		/* Strip the port: the key is bound to the address. */
-		if (strrchr(l->who, ':') != NULL)
-			*strrchr(l->who, ':') = '\0';
 		if (keys_lookup_submit(l)) {
 			keys_lookup_free(l);
-			*why = ST_HS_OTHER;
-			return (KEYS_REFUSED);
+			goto nomem;
 		}
-		keys_wait_on(&l->waiters, c);
-		return (KEYS_PENDING);
 	}
 	keys_wait_on(&l->waiters, c);
 	return (KEYS_PENDING);
+
+nomem:
+	*why = ST_HS_OTHER;
+	snprintf(detail, sizeof(detail), "out of memory");
+refused:
+	service_refuse(c, *why, identity, detail);
+	return (KEYS_REFUSED);
 }
 
 void

@@ -33,6 +33,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -45,6 +46,7 @@
 static void conn_timer(struct evloop_timer *t, void *arg);
 static void conn_again(struct evloop_timer *t, void *arg);
 static void pump(struct conn *c);
+static void log_connect_failed(struct conn *c, int err);
 
 static void
 side_close(struct worker *w, struct side *s, bool reset)
@@ -101,6 +103,8 @@ conn_free(struct conn *c, bool reset)
 	stats_add(svc->st, w->id, ST_CLOSED, 1);
 	stats_release(svc->st, &c->peer, c->counted_client);
 	gwconf_unref(svc->cf);
+	free(c->refused_id);
+	free(c->refusal_detail);
 	free(c);
 	if (w->stopping && w->nconns == 0)
 		evloop_break(w->el);
@@ -169,11 +173,7 @@ side_event(struct evloop_io *io, unsigned int revents, void *arg)
 			return;
 		}
 		stats_add(c->svc->st, c->w->id, ST_BACKEND_FAIL, 1);
-		log_ratelimited(&c->w->rl, LOG_WARNING,
-		    "[%s] %s: connecting to the %s failed: %s", c->svc->name,
-		    c->name,
-		    c->svc->role == ROLE_SERVER ? "backend" : "remote gateway",
-		    strerror(err));
+		log_connect_failed(c, err);
 		relay_abort(c, "connect failed");
 	} else {
 		service_event(c, i);
@@ -190,6 +190,54 @@ relay_side_start(struct conn *c, int i)
 	    c->w->el, &s->io, EVLOOP_IN | EVLOOP_OUT | EVLOOP_EDGE));
 }
 
+/* Log the refusal of the connection from ${peer} by the limit ${r}. */
+static void
+log_refused(struct worker *w, const struct service *svc,
+    const struct sockaddr_storage *peer, socklen_t peerlen, enum stats_admit r)
+{
+	char name[SOCK_ADDRSTRLEN], limit[64];
+
+	switch (r) {
+	case ADMIT_GATEWAY:
+		snprintf(limit, sizeof(limit),
+		    "the gateway's max_connections (%zu)", svc->cf->max_conns);
+		break;
+	case ADMIT_SERVICE:
+		snprintf(limit, sizeof(limit),
+		    "the service's max_connections (%ld)", svc->max_conns);
+		break;
+	case ADMIT_CLIENT:
+		snprintf(limit, sizeof(limit),
+		    "max_connections_per_client (%ld)", svc->max_per_client);
+		break;
+	default:
+		snprintf(limit, sizeof(limit), "out of memory");
+		break;
+	}
+	log_ratelimited(&w->rl, LOG_WARNING,
+	    "[%s] %s: connection refused (refused): %s%s", svc->name,
+	    sock_format(
+	        name, sizeof(name), (const struct sockaddr *)peer, peerlen),
+	    limit, r == ADMIT_NOMEM ? "" : " reached");
+}
+
+/* Log that connecting s[1] of ${c} failed with ${err} (errno). */
+static void
+log_connect_failed(struct conn *c, int err)
+{
+	char to[SOCK_ADDRSTRLEN];
+
+	if (c->to != NULL)
+		sock_format(to, sizeof(to), c->to, c->tolen);
+	else
+		snprintf(to, sizeof(to), "?");
+	log_ratelimited(&c->w->rl, LOG_WARNING,
+	    "[%s] %s: connecting to the %s %s failed (backend_failures): %s",
+	    c->svc->name, c->name,
+	    c->svc->role == ROLE_SERVER ? "backend" : "remote gateway", to,
+	    strerror(err));
+}
+
 /* Admit and start the connection ${fd} (owned); ${d}: FTP data (owned). */
 static void
 conn_start(struct worker *w, struct service *svc, int fd,
@@ -199,19 +247,15 @@ conn_start(struct worker *w, struct service *svc, int fd,
 	struct linger l = { 1, 0 };
 	struct conn *c;
 	bool counted;
-	char name[SOCK_ADDRSTRLEN];
+	enum stats_admit r;
 
 	/* FTP data connections count in the totals, not per client: their
 	 * peer is a gateway or the FTP server as often as the client. */
-	if (!stats_admit(svc->st, cf->max_conns, svc->max_conns, peer,
-	        d != NULL ? 0 : svc->max_per_client, &counted)) {
+	if ((r = stats_admit(svc->st, cf->max_conns, svc->max_conns, peer,
+	         d != NULL ? 0 : svc->max_per_client, &counted)) != ADMIT_OK) {
 		ftpdata_free(d);
 		stats_add(svc->st, w->id, ST_REFUSED, 1);
-		log_ratelimited(&w->rl, LOG_WARNING,
-		    "[%s] %s: connection refused: connection limit reached",
-		    svc->name,
-		    sock_format(name, sizeof(name),
-		        (const struct sockaddr *)peer, peerlen));
+		log_refused(w, svc, peer, peerlen, r);
 		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		close(fd);
 		return;
@@ -280,14 +324,15 @@ relay_connect(
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    IPPROTO_TCP);
 	if (fd == -1) {
-		log_ratelimited(
-		    &c->w->rl, LOG_WARNING, "socket: %s", strerror(errno));
+		log_ratelimited(&c->w->rl, LOG_WARNING, "[%s] %s: socket: %s",
+		    c->svc->name, c->name, strerror(errno));
 		goto fail;
 	}
 	if (mark != 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == -1) {
 		log_ratelimited(&c->w->rl, LOG_WARNING,
-		    "setsockopt SO_MARK: %s", strerror(errno));
+		    "[%s] %s: setsockopt SO_MARK: %s", c->svc->name, c->name,
+		    strerror(errno));
 		close(fd);
 		goto fail;
 	}
@@ -296,12 +341,10 @@ relay_connect(
 		close(fd);
 		goto fail;
 	}
+	c->to = sa;
+	c->tolen = salen;
 	if (connect(fd, sa, salen) == -1 && errno != EINPROGRESS) {
-		log_ratelimited(&c->w->rl, LOG_WARNING,
-		    "[%s] %s: connecting to the %s failed: %s", c->svc->name,
-		    c->name,
-		    c->svc->role == ROLE_SERVER ? "backend" : "remote gateway",
-		    strerror(errno));
+		log_connect_failed(c, errno);
 		close(fd);
 		goto fail;
 	}

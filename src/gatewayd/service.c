@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -37,7 +38,52 @@ static void server_handshake(struct conn *c);
 static void client_handshake(struct conn *c);
 static void client_key(struct conn *c);
 
-/* The handshake of ${c} failed: count the reason, log, close. */
+void
+service_refuse(
+    struct conn *c, enum stat_id why, const char *identity, const char *detail)
+{
+	c->refusal = why;
+	free(c->refused_id);
+	free(c->refusal_detail);
+	/* Out of memory: the line says less, nothing worse. */
+	c->refused_id = identity != NULL ? strdup(identity) : NULL;
+	c->refusal_detail = detail != NULL ? strdup(detail) : NULL;
+}
+
+/*
+ * The one line of ${c}'s failed handshake, counted as ${why}: the identity
+ * refused and why if the PSK lookup refused it, else the identity offered
+ * (if printable) and the TLS error ${err}.
+ */
+static void
+hs_log(struct conn *c, struct tls_conn *tls, enum stat_id why, const char *err)
+{
+	const char *svc = c->svc->name, *reason = stats_reason_name(why);
+	const char *id = tls != NULL ? tls_conn_identity(tls) : NULL;
+	const char *detail =
+	    c->refusal_detail != NULL ? c->refusal_detail : err;
+
+	if (c->refused_id != NULL && why == ST_HS_KDC_DOWN)
+		log_ratelimited(&c->w->rl, LOG_WARNING,
+		    "[%s] KDC unreachable: refusing identity %s from %s (%s): "
+		    "%s",
+		    svc, c->refused_id, c->name, reason, detail);
+	else if (c->refused_id != NULL)
+		log_ratelimited(&c->w->rl, LOG_NOTICE,
+		    "[%s] refusing identity %s from %s (%s): %s", svc,
+		    c->refused_id, c->name, reason, detail);
+	else if (c->refusal_detail == NULL && id != NULL &&
+	    keycfg_identity_is_valid(id))
+		log_ratelimited(&c->w->rl, LOG_NOTICE,
+		    "[%s] %s: TLS handshake failed (%s): identity %s: %s", svc,
+		    c->name, reason, id, detail);
+	else
+		log_ratelimited(&c->w->rl, LOG_NOTICE,
+		    "[%s] %s: TLS handshake failed (%s): %s", svc, c->name,
+		    reason, detail);
+}
+
+/* The handshake of ${c} failed: count the reason, log one line, close. */
 static void
 hs_failed(struct conn *c, struct tls_conn *tls)
 {
@@ -62,9 +108,7 @@ hs_failed(struct conn *c, struct tls_conn *tls)
 		why = ST_HS_MALFORMED;
 	else
 		why = ST_HS_OTHER;
-	log_ratelimited(&c->w->rl, LOG_NOTICE,
-	    "[%s] %s: TLS handshake failed (%s): %s", c->svc->name, c->name,
-	    stats_reason_name(why), tls != NULL ? err : "no TLS connection");
+	hs_log(c, tls, why, tls != NULL ? err : "no TLS connection");
 	if (c->svc->role == ROLE_SERVER) {
 		relay_close(c, why, "handshake failed");
 	} else {
@@ -87,27 +131,28 @@ service_psk_lookup(void *arg, struct tls_conn *tc, const uint8_t *identity,
 	uint8_t key_id[WIRE_KEYIDBYTES];
 	const uint8_t *k;
 	enum stat_id why = ST_HS_OTHER;
+	char detail[128];
 
 	(void)arg;
 	if (c->data != NULL)
 		return (ftpdata_psk(c, identity, idlen, psk));
 	c->lookup_called = true;
 	if (idlen == 0 || idlen > TLS_IDENTITYBYTES_MAX) {
-		c->refusal = ST_HS_MALFORMED;
+		service_refuse(
+		    c, ST_HS_MALFORMED, NULL, "invalid PSK identity");
 		return (TLS_PSK_NOTFOUND);
 	}
 	memcpy(id, identity, idlen);
 	id[idlen] = '\0';
 	if (!keycfg_identity_is_valid(id)) {
-		c->refusal = ST_HS_MALFORMED;
+		/* Not printed: it may hold any bytes. */
+		service_refuse(c, ST_HS_MALFORMED, NULL,
+		    "invalid PSK identity (not printable ASCII or has ':')");
 		return (TLS_PSK_NOTFOUND);
 	}
 	if (svc->keys != NULL) {
 		if ((k = keycfg_find(svc->keys, id)) == NULL) {
-			log_ratelimited(&c->w->rl, LOG_NOTICE,
-			    "[%s] %s: unknown identity %s (not in key_file)",
-			    svc->name, c->name, id);
-			c->refusal = ST_HS_UNKNOWN;
+			service_refuse(c, ST_HS_UNKNOWN, id, "not in key_file");
 			return (TLS_PSK_NOTFOUND);
 		}
 		memcpy(psk, k, TLS_PSKBYTES);
@@ -116,10 +161,9 @@ service_psk_lookup(void *arg, struct tls_conn *tc, const uint8_t *identity,
 	}
 	if (kdcclient_identity_parse(
 	        id, kdcclient_kdc_name(svc->cf->kc), key_id)) {
-		log_ratelimited(&c->w->rl, LOG_NOTICE,
-		    "[%s] %s: unknown identity %s (not one of KDC %s)",
-		    svc->name, c->name, id, kdcclient_kdc_name(svc->cf->kc));
-		c->refusal = ST_HS_UNKNOWN;
+		snprintf(detail, sizeof(detail), "not an identity of KDC %s",
+		    kdcclient_kdc_name(svc->cf->kc));
+		service_refuse(c, ST_HS_UNKNOWN, id, detail);
 		return (TLS_PSK_NOTFOUND);
 	}
 	switch (keys_server(c, key_id, id, psk, &why)) {
@@ -131,13 +175,14 @@ service_psk_lookup(void *arg, struct tls_conn *tc, const uint8_t *identity,
 	case KEYS_REFUSED:
 		break;
 	}
+	/* keys_server called service_refuse (the same ${why}). */
 	c->refusal = why;
 	return (TLS_PSK_NOTFOUND);
 }
 
 void
-service_psk_answered(
-    struct conn *c, const char *identity, const uint8_t *psk, enum stat_id why)
+service_psk_answered(struct conn *c, const char *identity, const uint8_t *psk,
+    enum stat_id why, const char *detail)
 {
 	struct tls_conn *tls = c->s[0].tls;
 
@@ -146,8 +191,11 @@ service_psk_answered(
 	if (psk != NULL &&
 	    tls_conn_set_psk(tls, identity, strlen(identity), psk) == 0) {
 		c->psk_given = true;
+	} else if (psk != NULL) {
+		service_refuse(c, ST_HS_OTHER, identity, "TLS setup failed");
+		tls_conn_refuse_psk(tls);
 	} else {
-		c->refusal = psk != NULL ? ST_HS_OTHER : why;
+		service_refuse(c, why, identity, detail);
 		tls_conn_refuse_psk(tls);
 	}
 	c->state = CS_HANDSHAKE;
@@ -326,14 +374,16 @@ transparent_start(struct conn *c)
 
 	if (transparent_original_dst(c->s[0].fd, &c->dst, &c->dstlen)) {
 		log_ratelimited(&c->w->rl, LOG_NOTICE,
-		    "[%s] %s: not a redirected connection", svc->name, c->name);
+		    "[%s] %s: connection refused: not a redirected connection "
+		    "(no original destination)",
+		    svc->name, c->name);
 		relay_abort(c, "no original destination");
 		return;
 	}
 	if ((i = dest_index(svc, &c->dst)) == -1) {
 		log_ratelimited(&c->w->rl, LOG_NOTICE,
-		    "[%s] %s: original destination %s is not a destination "
-		    "of this service",
+		    "[%s] %s: connection refused: original destination %s is "
+		    "not a destination of this service",
 		    svc->name, c->name,
 		    sock_format(name, sizeof(name), (struct sockaddr *)&c->dst,
 		        c->dstlen));
@@ -432,21 +482,34 @@ service_connected(struct conn *c)
 void
 service_timeout(struct conn *c)
 {
+	char to[SOCK_ADDRSTRLEN];
+
 	if (c->data != NULL) {
 		ftpdata_timeout(c);
 		return;
 	}
 	if (c->state == CS_CONNECT) {
 		stats_add(c->svc->st, c->w->id, ST_BACKEND_FAIL, 1);
+		if (c->to != NULL)
+			sock_format(to, sizeof(to), c->to, c->tolen);
+		else
+			snprintf(to, sizeof(to), "?");
 		log_ratelimited(&c->w->rl, LOG_WARNING,
-		    "[%s] %s: connecting to the %s timed out", c->svc->name,
-		    c->name,
-		    c->svc->role == ROLE_SERVER ? "backend" : "remote gateway");
+		    "[%s] %s: connecting to the %s %s timed out "
+		    "(backend_failures)",
+		    c->svc->name, c->name,
+		    c->svc->role == ROLE_SERVER ? "backend" : "remote gateway",
+		    to);
 		relay_abort(c, "connect timeout");
 		return;
 	}
-	log_ratelimited(&c->w->rl, LOG_INFO, "[%s] %s: handshake timeout",
-	    c->svc->name, c->name);
+	log_ratelimited(&c->w->rl, LOG_NOTICE,
+	    "[%s] %s: TLS handshake failed (hs_timeout): not done within "
+	    "handshake_timeout%s",
+	    c->svc->name, c->name,
+	    c->state == CS_PSK       ? " (the KDC has not answered)"
+	        : c->state == CS_KEY ? " (no key from the KDC yet)"
+	                             : "");
 	if (c->svc->role == ROLE_SERVER) {
 		relay_close(c, ST_HS_TIMEOUT, "handshake timeout");
 	} else {

@@ -186,17 +186,18 @@ client_hash(const uint8_t key[17])
 	return (h % CT_BUCKETS);
 }
 
-/* Count one more connection from ${ss}; false if over ${max}. */
-static bool
+/* Count one more connection from ${ss}: ADMIT_OK, ADMIT_CLIENT if over
+ * ${max}, ADMIT_NOMEM. */
+static enum stats_admit
 client_take(struct stats_svc *st, const struct sockaddr_storage *ss, long max)
 {
 	struct client_ent *e;
 	uint8_t key[17];
 	size_t h;
-	bool ok = false;
+	enum stats_admit r = ADMIT_CLIENT;
 
 	if (!client_key(key, ss))
-		return (true);
+		return (ADMIT_OK);
 	h = client_hash(key);
 	pthread_mutex_lock(&st->mu);
 	for (e = st->ct[h]; e != NULL; e = e->next) {
@@ -204,19 +205,21 @@ client_take(struct stats_svc *st, const struct sockaddr_storage *ss, long max)
 			break;
 	}
 	if (e == NULL) {
-		if ((e = calloc(1, sizeof(*e))) == NULL)
+		if ((e = calloc(1, sizeof(*e))) == NULL) {
+			r = ADMIT_NOMEM;
 			goto out;
+		}
 		memcpy(e->addr, key, sizeof(key));
 		e->next = st->ct[h];
 		st->ct[h] = e;
 	}
 	if (e->n < max) {
 		e->n++;
-		ok = true;
+		r = ADMIT_OK;
 	}
 out:
 	pthread_mutex_unlock(&st->mu);
-	return (ok);
+	return (r);
 }
 
 static void
@@ -242,28 +245,30 @@ client_give(struct stats_svc *st, const struct sockaddr_storage *ss)
 	pthread_mutex_unlock(&st->mu);
 }
 
-bool
+enum stats_admit
 stats_admit(struct stats_svc *st, size_t max_total, long max_svc,
     const struct sockaddr_storage *peer, long max_client, bool *counted)
 {
+	enum stats_admit r = ADMIT_SERVICE;
+
 	*counted = false;
 	if ((size_t)atomic_fetch_add(&S.active, 1) >= max_total) {
 		atomic_fetch_sub(&S.active, 1);
-		return (false);
+		return (ADMIT_GATEWAY);
 	}
 	if (atomic_fetch_add(&st->active, 1) >= max_svc && max_svc > 0)
 		goto undo;
 	if (max_client > 0) {
-		if (!client_take(st, peer, max_client))
+		if ((r = client_take(st, peer, max_client)) != ADMIT_OK)
 			goto undo;
 		*counted = true;
 	}
-	return (true);
+	return (ADMIT_OK);
 
 undo:
 	atomic_fetch_sub(&st->active, 1);
 	atomic_fetch_sub(&S.active, 1);
-	return (false);
+	return (r);
 }
 
 void

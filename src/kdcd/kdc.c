@@ -140,14 +140,49 @@ error_frame(
 	atomic_fetch_add_explicit(&d->stats.errors, 1, memory_order_relaxed);
 }
 
+/* Bytes of a host id the logs show before the sender is authenticated. */
+#define LOG_IDBYTES 8
+
+/*
+ * Who sent ${ctx}'s request, for its log line, into ${buf}: " host NAME"
+ * once its signature verified, else " sender HEX" (the first LOG_IDBYTES
+ * of the host id it claims, or ENROLL's computed one), else "".
+ */
+static const char *
+sender_text(const struct kdc_ctx *ctx, char *buf, size_t size)
+{
+	static const uint8_t zero[WIRE_IDBYTES];
+	const uint8_t *id = NULL;
+	char hex[2 * LOG_IDBYTES + 1];
+
+	if (ctx->authed) {
+		snprintf(buf, size, " host %s", ctx->host.name);
+		return (buf);
+	}
+	if (memcmp(ctx->job->sender, zero, WIRE_IDBYTES) != 0)
+		id = ctx->job->sender;
+	else if (ctx->decoded &&
+	    memcmp(ctx->msg.hdr.sender_id, zero, WIRE_IDBYTES) != 0)
+		id = ctx->msg.hdr.sender_id;
+	if (id != NULL)
+		snprintf(
+		    buf, size, " sender %s", kdc_hex(hex, id, LOG_IDBYTES));
+	else
+		buf[0] = '\0';
+	return (buf);
+}
+
 void
 kdc_fail(
     struct kdc_ctx *ctx, uint16_t code, uint16_t retry_after, const char *why)
 {
+	char who[STORE_NAMEBYTES_MAX + 8];
+
 	if (why != NULL)
 		log_ratelimited(ctx->rl,
-		    code == WIRE_ERR_INTERNAL ? LOG_ERR : LOG_INFO,
-		    "%s: %s: %s: %s", ctx->src, wire_type_name(ctx->job->type),
+		    code == WIRE_ERR_INTERNAL ? LOG_ERR : LOG_NOTICE,
+		    "%s %s%s: refused (%s): %s", wire_type_name(ctx->job->type),
+		    ctx->src, sender_text(ctx, who, sizeof(who)),
 		    wire_err_name(code), why);
 	error_frame(ctx->d, ctx->job, code, retry_after);
 }
@@ -313,6 +348,7 @@ authenticate(struct kdc_ctx *ctx)
 		kdc_fail(ctx, WIRE_ERR_SIG, 0, "bad signature");
 		return (-1);
 	}
+	ctx->authed = true;
 	if (kdc_replay(ctx, h->sender_id))
 		return (-1);
 	switch (ctx->host.state) {
@@ -351,7 +387,6 @@ process(struct kdc_ctx *ctx)
 	job->actor[0] = '\0';
 	job->now_ms = kdc_now_ms();
 	memset(job->sender, 0, sizeof(job->sender));
-	ctx->host.state = 0;
 	atomic_fetch_add_explicit(&d->stats.requests, 1, memory_order_relaxed);
 
 	/* What an ERROR echoes, straight from the header bytes. */
@@ -368,6 +403,7 @@ process(struct kdc_ctx *ctx)
 		kdc_fail(ctx, err, 0, "undecodable frame");
 		return;
 	}
+	ctx->decoded = true;
 	if (wire_type_is_response(ctx->msg.hdr.type)) {
 		kdc_fail(
 		    ctx, WIRE_ERR_MALFORMED, 0, "a response sent to the KDC");
@@ -463,6 +499,11 @@ worker_main(void *arg)
 	ctx->rl = &w->rl;
 	while ((job = queue_pop(&w->d->work)) != NULL) {
 		ctx->job = job;
+		/* Nothing of the previous job may show in this one's answer
+		 * or logs (kdc_deny reads host.state, kdc_fail the name). */
+		memset(&ctx->host, 0, sizeof(ctx->host));
+		ctx->decoded = false;
+		ctx->authed = false;
 		sock_format(ctx->src, sizeof(ctx->src),
 		    (const struct sockaddr *)&job->src, job->srclen);
 		if (job->phase == KDC_PHASE_FINISH) {

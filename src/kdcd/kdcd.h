@@ -231,7 +231,9 @@ struct kdc_ctx {
 	struct log_ratelimit *rl; /* the worker's */
 	struct kdc_job *job;
 	struct wire_msg msg; /* the decoded request */
-	struct store_host host; /* the sender (not for ENROLL) */
+	struct store_host host; /* the sender (not ENROLL); zeroed per job */
+	bool decoded; /* msg holds the decoded request */
+	bool authed; /* the request's signature is host's (its name is sure) */
 	struct hostpub pub; /* the sender's key that signed */
 	char src[64]; /* source address, for the logs */
 	/* The worker's imported signing keys (kdc.c: verify_request). */
@@ -240,7 +242,9 @@ struct kdc_ctx {
 
 /* kdc.c: shared with kdc_op.c. */
 /* kdc_fail(ctx, code, retry_after, why): answer ERROR ${code}; log ${why}
- * (rate-limited) if not NULL. */
+ * (rate-limited) if not NULL, as "OP ADDR:PORT WHO: refused (CODE): why"
+ * (WHO: "host NAME" once authenticated, else "sender" and the first bytes
+ * of the claimed host id in hex, or nothing before the frame decodes). */
 void kdc_fail(
     struct kdc_ctx *ctx, uint16_t code, uint16_t retry_after, const char *why);
 /* kdc_deny(ctx, code, why): kdc_fail for an authenticated, ACTIVE sender,

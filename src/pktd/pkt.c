@@ -2,10 +2,12 @@
  * pkt.c: IP and TCP header parsing and rewriting (see pkt.h).
  */
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "csum.h"
@@ -160,4 +162,53 @@ pkt_l4_csum_set(struct pkt *k, size_t off, bool pseudo)
 	c[0] = 0;
 	c[1] = 0;
 	pkt_put16(c, l4_csum(k, pseudo));
+}
+
+/* The address ${a} of ${family} as text (IPv6 in brackets if ${brackets}). */
+static void
+addr_text(char *buf, size_t size, int family, const uint8_t *a, bool brackets)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(family, a, s, sizeof(s)) == NULL)
+		snprintf(s, sizeof(s), "?");
+	if (family == AF_INET6 && brackets)
+		snprintf(buf, size, "[%s]", s);
+	else
+		snprintf(buf, size, "%s", s);
+}
+
+const char *
+pkt_format_flow(char *buf, size_t size, uint8_t *p, size_t len)
+{
+	char src[INET6_ADDRSTRLEN + 2], dst[INET6_ADDRSTRLEN + 2];
+	struct pkt k;
+	enum xf_reason r;
+	bool tcp;
+
+	memset(&k, 0, sizeof(k));
+	k.p = p;
+	k.len = len;
+	k.cap = len;
+	if ((r = pkt_parse_ip(&k)) == XF_R_MALFORMED) {
+		snprintf(buf, size, "malformed packet (%zu bytes)", len);
+		return (buf);
+	}
+	/* The parsers read only: ${p} is not changed. */
+	tcp = r == XF_R_OK && k.proto == 6 && pkt_parse_tcp(&k) == XF_R_OK;
+	addr_text(src, sizeof(src), k.family, pkt_src(&k), tcp);
+	addr_text(dst, sizeof(dst), k.family, pkt_dst(&k), tcp);
+	if (tcp)
+		snprintf(buf, size, "%s:%u -> %s:%u", src,
+		    (unsigned int)k.sport, dst, (unsigned int)k.dport);
+	else if (r != XF_R_OK)
+		snprintf(buf, size, "%s -> %s (%s)", src, dst,
+		    k.family == AF_INET ? "fragment" : "fragment or AH");
+	else if (k.proto == 6)
+		snprintf(
+		    buf, size, "%s -> %s (malformed TCP header)", src, dst);
+	else
+		snprintf(buf, size, "%s -> %s (protocol %u)", src, dst,
+		    (unsigned int)k.proto);
+	return (buf);
 }

@@ -107,4 +107,17 @@ bool pkt_l4_csum_ok(const struct pkt *k, bool pseudo);
  * checksum of ${k} at offset ${off} of the layer 4 header. */
 void pkt_l4_csum_set(struct pkt *k, size_t off, bool pseudo);
 
+/* The longest text pkt_format_flow writes, with NUL. */
+#define PKT_FLOWSTRLEN 128
+
+/**
+ * pkt_format_flow(buf, size, p, len): the packet at ${p} (${len} bytes,
+ * read only) for a log line, into ${buf} (${size} bytes, PKT_FLOWSTRLEN
+ * suffice): "SRC:SPORT -> DST:DPORT" for TCP (an IPv6 address in
+ * brackets); "SRC -> DST (protocol N)" for another protocol, with
+ * "(malformed TCP header)" or "(fragment)" instead when so; "malformed
+ * packet (N bytes)" if the IP header does not parse.  Return ${buf}.
+ */
+const char *pkt_format_flow(char *buf, size_t size, uint8_t *p, size_t len);
+
 #endif /* !CRYPTGATE_PKTD_PKT_H */

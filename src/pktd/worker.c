@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -20,6 +21,7 @@
 #include "cryptgate/kdcclient.h"
 
 #include "nfq.h"
+#include "pkt.h"
 #include "pktd.h"
 
 #define TICK_MS 100 /* publish counters this often */
@@ -70,6 +72,20 @@ take_posted(struct worker *w)
 	log_debug("queue %u: new policy in use", w->qnum);
 }
 
+/*
+ * True if ${rl} lets a line through now (log_ratelimited's rule, same
+ * clock): the flow of a dropped packet is formatted only then, not for
+ * every packet of a flood.
+ */
+static bool
+rl_open(const struct log_ratelimit *rl)
+{
+	int64_t now = kdcclient_now_ms() / 1000;
+
+	return (rl->printed < LOG_RATELIMIT_BURST || rl->window_start == 0 ||
+	    now - rl->window_start >= LOG_RATELIMIT_INTERVAL);
+}
+
 /* Decide packet ${p}. */
 static void
 decide(struct worker *w, struct nfqueue_pkt *p, uint64_t now,
@@ -78,6 +94,7 @@ decide(struct worker *w, struct nfqueue_pkt *p, uint64_t now,
 	enum xf_reason why = XF_R_MALFORMED;
 	enum xf_verdict v = XF_DROP;
 	size_t outlen = p->len;
+	char flow[PKT_FLOWSTRLEN];
 
 	if (p->len > 0 && p->hook != NFQ_HOOK_OTHER)
 		v = xf_packet(w->xf, p->hook == NFQ_HOOK_IN ? XF_IN : XF_OUT,
@@ -85,11 +102,17 @@ decide(struct worker *w, struct nfqueue_pkt *p, uint64_t now,
 	p->accept = v == XF_ACCEPT;
 	p->outlen = outlen;
 	p->modified = p->accept && (why == XF_R_OK || outlen != p->len);
-	if (!p->accept)
-		log_ratelimited(rl, LOG_DEBUG,
-		    "queue %u: %s packet dropped: %s", w->qnum,
-		    p->hook == NFQ_HOOK_IN ? "incoming" : "outgoing",
-		    xf_reason_name(why));
+	if (p->accept)
+		return;
+	/* Its addresses and ports are as they came (the transform changes
+	 * neither); it may have grown to outlen (options) before the drop. */
+	if (rl_open(rl))
+		pkt_format_flow(flow, sizeof(flow), p->buf,
+		    outlen > p->len && outlen <= PKTCAP ? outlen : p->len);
+	else
+		snprintf(flow, sizeof(flow), "a packet"); /* suppressed */
+	log_ratelimited(rl, LOG_NOTICE, "queue %u: dropped %s (drop_%s)",
+	    w->qnum, flow, xf_reason_name(why));
 }
 
 static void *

@@ -3,7 +3,8 @@
  * (xform_fixture.h): sequence numbers wrapping at 2^32 and the 64-bit
  * offset extension, ICMP fragmentation-needed / packet-too-big and hard
  * errors, every truncation and broken option lengths of real packets in
- * exactly-sized buffers, no headroom, and flow expiry.
+ * exactly-sized buffers, no headroom, flow expiry, and the packet
+ * description of the drop log lines (pkt_format_flow).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -493,6 +494,78 @@ test_expiry(void **state)
 	conn_fini(&c);
 }
 
+/* pkt_format_flow: the 4-tuple of TCP packets (IPv4, IPv6 in brackets),
+ * the addresses of others, and every prefix of a packet in an exactly
+ * sized buffer (never a read past it, always a NUL-terminated line). */
+static void
+test_format_flow(void **state)
+{
+	uint8_t p[BUFSZ], *b;
+	char buf[PKT_FLOWSTRLEN], small[12], want[64];
+	size_t len, cut;
+
+	(void)state;
+	len = tcp_pkt(p, AF_INET, "192.0.2.1", "198.51.100.7", 40001, 5001, 1,
+	    0, PKT_SYN, NULL, 0, NULL, 0);
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, len),
+	    "192.0.2.1:40001 -> 198.51.100.7:5001");
+	len = tcp_pkt(p, AF_INET6, "fd00::1", "2001:db8::a:b", 65535, 1, 1, 0,
+	    PKT_ACK, NULL, 0, "x", 1);
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, len),
+	    "[fd00::1]:65535 -> [2001:db8::a:b]:1");
+	/* The longest addresses and ports fit PKT_FLOWSTRLEN. */
+	len = tcp_pkt(p, AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
+	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535, 65535, 1, 0,
+	    PKT_ACK, NULL, 0, NULL, 0);
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, len),
+	    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535 -> "
+	    "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+	/* Not TCP: the addresses and the protocol. */
+	len = ip_hdr(p, AF_INET, "10.0.0.1", "10.0.0.2", 17, 8);
+	memset(p + len, 0, 8);
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, len + 8),
+	    "10.0.0.1 -> 10.0.0.2 (protocol 17)");
+	/* A TCP header cut short. */
+	len = ip_hdr(p, AF_INET6, "fd00::1", "fd00::2", 6, 8);
+	memset(p + len, 0, 8);
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, len + 8),
+	    "fd00::1 -> fd00::2 (malformed TCP header)");
+	/* An IPv4 fragment. */
+	len = tcp_pkt(p, AF_INET, "10.0.0.1", "10.0.0.2", 1, 2, 1, 0, PKT_ACK,
+	    NULL, 0, NULL, 0);
+	p[6] = 0x20; /* more fragments */
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, len),
+	    "10.0.0.1 -> 10.0.0.2 (fragment)");
+	/* Not IP at all. */
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, 0),
+	    "malformed packet (0 bytes)");
+	memset(p, 0, 64);
+	assert_string_equal(pkt_format_flow(buf, sizeof(buf), p, 64),
+	    "malformed packet (64 bytes)");
+	/* A small buffer: truncated, terminated. */
+	len = tcp_pkt(p, AF_INET, "192.0.2.1", "192.0.2.2", 1, 2, 1, 0, PKT_ACK,
+	    NULL, 0, NULL, 0);
+	assert_string_equal(
+	    pkt_format_flow(small, sizeof(small), p, len), "192.0.2.1:1");
+	/* Every prefix, in a buffer of exactly that size (ASan checks). */
+	len = tcp_pkt(p, AF_INET6, "fd00::1", "fd00::2", 7, 8, 1, 0, PKT_ACK,
+	    NULL, 0, "data", 4);
+	for (cut = 0; cut <= len; cut++) {
+		b = malloc(cut > 0 ? cut : 1);
+		assert_non_null(b);
+		memcpy(b, p, cut);
+		pkt_format_flow(buf, sizeof(buf), b, cut);
+		assert_true(strlen(buf) < sizeof(buf));
+		/* The IPv6 payload length says more than there is. */
+		snprintf(
+		    want, sizeof(want), "malformed packet (%zu bytes)", cut);
+		if (cut < len)
+			assert_string_equal(buf, want);
+		free(b);
+	}
+	assert_string_equal(buf, "[fd00::1]:7 -> [fd00::2]:8");
+}
+
 int
 main(void)
 {
@@ -506,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_nospace),
 		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_format_flow),
 	};
 
 	log_init(1, 0, LOG_USER);
