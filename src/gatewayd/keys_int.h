@@ -26,7 +26,6 @@ struct lookup {
 	bool has_peer;
 	uint8_t peer[WIRE_IDBYTES];
 	char identity[KDCCLIENT_IDENTITYBYTES];
-	char who[SOCK_ADDRSTRLEN];
 	struct keyslot *slot;
 	struct kdcclient_op *op;
 	struct evloop_io io;

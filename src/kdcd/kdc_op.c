@@ -310,9 +310,9 @@ kdc_op_retrieve(struct kdc_ctx *ctx)
 	if (keywrap_unwrap(key, sizeof(key), &keylen, k.wrapped, k.wrappedlen,
 	        k.key_id, sizeof(k.key_id), d->master) ||
 	    keylen != WIRE_SESSIONKEYBYTES) {
-		log_warnx("RETRIEVE %s: refused (INTERNAL): key %s cannot be "
-		          "unwrapped (wrong master key?)",
-		    ctx->src, kid);
+		log_warnx("RETRIEVE %s host %s: refused (INTERNAL): key %s "
+		          "cannot be unwrapped (wrong master key?)",
+		    ctx->src, ctx->host.name, kid);
 		kdc_fail(ctx, WIRE_ERR_INTERNAL, 1, NULL);
 		goto out;
 	}
