@@ -355,6 +355,11 @@ kdc_op_enroll(struct kdc_ctx *ctx)
 	bool token;
 	int rc;
 
+	if (ctx->d->enroll == KDC_ENROLL_CLOSED) {
+		kdc_fail(ctx, WIRE_ERR_DENIED, 0,
+		    "enrollment is closed (enroll = closed)");
+		return;
+	}
 	if ((wait = enroll_ratelimit(ctx)) != 0) {
 		kdc_fail(ctx, WIRE_ERR_RATE, (uint16_t)wait,
 		    "too many enrollments from this address");
@@ -380,6 +385,11 @@ kdc_op_enroll(struct kdc_ctx *ctx)
 		return;
 	snprintf(name, sizeof(name), "%s", e->hostname);
 	token = memcmp(e->enroll_mac, zero, sizeof(zero)) != 0;
+	if (!token && ctx->d->enroll == KDC_ENROLL_TOKEN) {
+		kdc_fail(ctx, WIRE_ERR_DENIED, 0,
+		    "enrollment needs a token (enroll = token)");
+		return;
+	}
 
 	memset(&job->u.enroll, 0, sizeof(job->u.enroll));
 	if ((rc = store_host_get(ctx->st, id, &old)) == 0) {

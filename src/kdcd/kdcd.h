@@ -172,6 +172,11 @@ struct kdcd {
 	uint32_t key_lifetime; /* seconds */
 	uint32_t max_key_lifetime; /* seconds */
 	bool legacy_retrieve;
+	enum kdc_enroll {
+		KDC_ENROLL_APPROVE, /* anyone, pending until approved */
+		KDC_ENROLL_TOKEN, /* only with a one-time token */
+		KDC_ENROLL_CLOSED, /* nobody: kdc host add only */
+	} enroll;
 	unsigned int nworkers;
 	size_t max_conns;
 	uint64_t request_timeout_ms;

@@ -63,6 +63,7 @@ usage(FILE *f)
 static void
 settings(struct kdcd *d, const struct conf_section *sec)
 {
+	const char *e;
 	long long w;
 
 	snprintf(d->name, sizeof(d->name), "%s", conf_get_str(sec, "name"));
@@ -74,6 +75,10 @@ settings(struct kdcd *d, const struct conf_section *sec)
 	d->max_key_lifetime =
 	    (uint32_t)conf_get_duration(sec, "max_key_lifetime");
 	d->legacy_retrieve = conf_get_bool(sec, "legacy_retrieve_by_address");
+	e = conf_get_str(sec, "enroll");
+	d->enroll = strcmp(e, "token") == 0 ? KDC_ENROLL_TOKEN
+	    : strcmp(e, "closed") == 0      ? KDC_ENROLL_CLOSED
+	                                    : KDC_ENROLL_APPROVE;
 	d->max_conns = (size_t)conf_get_int(sec, "max_connections");
 	d->request_timeout_ms =
 	    (uint64_t)conf_get_duration(sec, "request_timeout") * 1000;

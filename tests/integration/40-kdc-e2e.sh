@@ -289,6 +289,52 @@ else
 	fail "wrong token: frank is active"
 fi
 
+# --- enroll = token, enroll = closed ----------------------------------------
+# restart_kdc WORDS: the KDC again, with "enroll = WORDS" (empty: default).
+restart_kdc() {
+	kdc_stop
+	KDC_EXTRA=${1:+"enroll = $1"}
+	write_kdc_conf
+	kdc_start
+}
+if restart_kdc token; then
+	mkhost gina
+	out=$("$CG" enroll -f "$T/gina/gina.conf" --addr 127.0.0.1 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] && ! kdc_cli host list 2>&1 | grep -qw gina; then
+		ok "enroll = token: enrolling without a token is refused, nothing stored"
+	else
+		fail "enroll = token without a token: exit $rc: $out"
+	fi
+	grep -q 'ENROLL .*refused (DENIED): enrollment needs a token' "$K/kdcd.log" &&
+	    ok "enroll = token: the KDC logs why" ||
+	    fail "enroll = token: no log line"
+	tok=$(kdc_cli token create --ttl 10m 2>&1)
+	out=$("$CG" enroll -f "$T/gina/gina.conf" --token "$tok" --addr 127.0.0.1 2>&1)
+	if [ $? -eq 0 ] && printf '%s\n' "$out" | grep -qw active; then
+		ok "enroll = token: with a token, active at once"
+	else
+		fail "enroll = token with a token: $out"
+	fi
+else
+	fail "the KDC restarts with enroll = token"
+fi
+if restart_kdc closed; then
+	mkhost hank
+	tok=$(kdc_cli token create --ttl 10m 2>&1)
+	out=$("$CG" enroll -f "$T/hank/hank.conf" --token "$tok" --addr 127.0.0.1 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] && ! kdc_cli host list 2>&1 | grep -qw hank &&
+	    grep -q 'ENROLL .*refused (DENIED): enrollment is closed' "$K/kdcd.log"; then
+		ok "enroll = closed: even a token holder is refused (host add only)"
+	else
+		fail "enroll = closed: exit $rc: $out"
+	fi
+else
+	fail "the KDC restarts with enroll = closed"
+fi
+restart_kdc "" || fail "the KDC restarts with the default configuration"
+
 # --- revocation -------------------------------------------------------------
 check "revoke --key-id by the requesting host" \
     "$CG" revoke -f "$T/alice/alice.conf" --key-id "$KID"
