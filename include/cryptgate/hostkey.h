@@ -9,6 +9,19 @@
  * block, the signing key.  Text outside the blocks is ignored, as OpenSSL
  * does; anything else (a third block, a public or encrypted key, another
  * algorithm, broken PEM or DER) is refused.
+ *
+ * A rotated key (cryptgate rotate) names the host it belongs to in two
+ * lines before the first block:
+ *
+ *   Host-Id: <32 lowercase hex digits>
+ *   Key-Version: <1..65535, no leading zero>
+ *
+ * Host-Id is the id the KDC knows the host by: the id of the host's first
+ * keys, which ROTATE does not change; hostkey_public reports it instead
+ * of the id of the keys in the file.  Key-Version is the keys' version at
+ * the KDC (the signer_kvno of the host's requests).  Both or neither,
+ * each at most once; a file without them is version 1 of the host its
+ * keys hash to.  Other text outside the blocks is ignored.
  */
 #ifndef CRYPTGATE_HOSTKEY_H
 #define CRYPTGATE_HOSTKEY_H
@@ -22,6 +35,9 @@
 
 /* Key files are at most this large (an RSA-4096 pair is about 3.5 KiB). */
 #define HOSTKEY_FILEBYTES_MAX 16384
+
+/* The key version of a key file without a Key-Version line. */
+#define HOSTKEY_KVNO_FIRST 1
 
 /* hostkey_save flags. */
 #define HOSTKEY_FORCE 0x01 /* replace existing PREFIX.key / PREFIX.pub */
@@ -54,7 +70,8 @@ struct hostkey *hostkey_load(const char *path);
 /**
  * hostkey_save(hk, prefix, comment, flags): write ${prefix}.key (mode
  * 0600) and ${prefix}.pub (mode 0644, one line ending in a newline, with
- * ${comment}, NULL for none), each atomically (file_write).  Without
+ * ${comment}, NULL for none), each atomically (file_write); a key read
+ * with Host-Id and Key-Version lines keeps them in ${prefix}.key.  Without
  * HOSTKEY_FORCE in ${flags} neither file may exist beforehand.  Return 0,
  * or -1: logged, except when a file already exists, which returns -1 with
  * errno EEXIST and is left to the caller to report.  If the .pub cannot be
@@ -62,6 +79,12 @@ struct hostkey *hostkey_load(const char *path);
  */
 int hostkey_save(const struct hostkey *hk, const char *prefix,
     const char *comment, int flags) CG_WUR;
+
+/**
+ * hostkey_kvno(hk): the version of ${hk} at the KDC: the Key-Version
+ * line of its file, or HOSTKEY_KVNO_FIRST.
+ */
+uint16_t hostkey_kvno(const struct hostkey *hk);
 
 /** hostkey_type(hk): the sealing key type of ${hk}. */
 enum hostkey_type hostkey_type(const struct hostkey *hk);

@@ -145,7 +145,8 @@ struct kdcclient *kdcclient_new(const struct kdcclient_config *cfg);
 
 /**
  * kdcclient_new_conf(conf): a client for the host configuration ${conf}
- * (conf_schema_host): loads [host] key (hostkey_load), [kdc] public_key
+ * (conf_schema_host): loads [host] key (hostkey_load: the requests are
+ * signed as its key version, hostkey_kvno), [kdc] public_key
  * and public_key_next (hostpub_load), resolves [kdc] address (host names
  * with getaddrinfo: this blocks, call it at start-up; a name that does not
  * resolve is skipped with a warning if others remain) and takes [kdc]

@@ -17,5 +17,7 @@ int retrieve_main(int argc, char **argv);
 int revoke_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int pkt_main(int argc, char **argv);
+int rotate_main(int argc, char **argv);
+int gateway_main(int argc, char **argv);
 
 #endif /* !CRYPTGATE_TOOL_CMD_H */

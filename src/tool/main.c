@@ -32,12 +32,16 @@ static const struct subcommand {
 	{ "enroll", enroll_main,
 	    "Register this host's public keys with the KDC" },
 	{ "revoke", revoke_main, "Revoke this host's session keys at the KDC" },
+	{ "rotate", rotate_main,
+	    "Replace this host's key pair, announced to the KDC" },
 	{ "kdc", kdc_main,
 	    "Administer the KDC database (init, host, policy, key, audit)" },
 	{ "status", status_main,
 	    "Print the counters of a running cryptgate-gatewayd or -pktd" },
 	{ "pkt", pkt_main,
 	    "Print or remove cryptgate-pktd's firewall rules (rules, down)" },
+	{ "gateway", gateway_main,
+	    "Remove the transparent role's firewall guard (down)" },
 };
 
 static void
@@ -47,12 +51,17 @@ usage(FILE *f)
 
 	fprintf(f,
 	    "usage: cryptgate <command> [options]\n"
-	    "       cryptgate <command> --help\n\n"
+	    "       cryptgate <command> --help\n"
+	    "       cryptgate [-h | --help | -V | --version]\n\n"
 	    "Commands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-14s %s\n", subcommands[i].name,
 		    subcommands[i].description);
-	fprintf(f, "\nSee cryptgate(1).\n");
+	fprintf(f,
+	    "\nOptions:\n"
+	    "  -h, --help     print this help and exit\n"
+	    "  -V, --version  print the version and exit\n"
+	    "\nSee cryptgate(1).\n");
 }
 
 int
@@ -80,7 +89,10 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
 			return (subcommands[i].main(argc - 1, argv + 1));
 	}
-	fprintf(stderr, "cryptgate: unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	if (argv[1][0] == '-')
+		log_warnx("unknown option %s (see cryptgate --help)", argv[1]);
+	else
+		log_warnx(
+		    "unknown command '%s' (see cryptgate --help)", argv[1]);
 	return (2);
 }

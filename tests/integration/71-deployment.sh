@@ -2,7 +2,8 @@
 # 71-deployment: docs/DEPLOYMENT.md runs as written, on four simulated
 # hosts (tests/integration/docex-lib.sh): KDC init, firewall, the three
 # ways of enrolling, policy, server, client and transparent roles, FTP,
-# a host identity replaced, a host revoked, backup and restore, audit.
+# a host key rotated (cryptgate rotate), a host revoked, backup and restore,
+# audit.
 # Then checks of its own:
 # - key files and the database have the modes the guide states;
 # - a line through alice's client gateway reaches bob's service, and a
@@ -51,7 +52,8 @@ mode kdc /etc/cryptgate/master.key 600
 mode kdc /var/lib/cryptgate/kdc.db 600
 mode kdc /var/log/cryptgate/kdc-audit.log 600
 mode alice /etc/cryptgate/host.key 600
-mode bob /etc/cryptgate/host-2.key 600
+mode bob /etc/cryptgate/host.key 600
+mode bob /etc/cryptgate/host.key.old 600
 mode carol /etc/cryptgate/host.key 600
 
 # A line of our own through alice's client gateway.

@@ -716,6 +716,79 @@ test_bad_keyfiles(void **state)
 	free(buf);
 }
 
+/* A rotated key file: Host-Id and Key-Version before the blocks. */
+static void
+test_rotated_keyfile(void **state)
+{
+	static const char id[] = "00112233445566778899aabbccddeeff";
+	struct hostkey *k, *k2;
+	struct hostpub pub, plain;
+	const char *errstr;
+	char prefix[256], *buf, *tmp, *p;
+	size_t len, i;
+	static const char *const bad[] = {
+		"Host-Id: 00112233445566778899AABBCCDDEEFF\nKey-Version: 2\n",
+		"Host-Id: 00112233445566778899aabbccddeef\nKey-Version: 2\n",
+		"Host-Id: 00112233445566778899aabbccddeeff\nKey-Version: 0\n",
+		"Host-Id: 00112233445566778899aabbccddeeff\nKey-Version: 02\n",
+		"Host-Id: 00112233445566778899aabbccddeeff\nKey-Version: "
+		"65536\n",
+		"Host-Id: 00112233445566778899aabbccddeeff\nKey-Version: 2x\n",
+		"Host-Id: 00112233445566778899aabbccddeeff\n",
+		"Key-Version: 2\n",
+		"Host-Id: 00112233445566778899aabbccddeeff\nKey-Version: 2\n"
+		"Key-Version: 3\n",
+	};
+
+	(void)state;
+	snprintf(prefix, sizeof(prefix), "%s/rot", tmpdir);
+	assert_int_equal(hostkey_save(hk_x, prefix, NULL, 0), 0);
+	buf = slurp(tpath("rot.key"), &len);
+	assert_non_null(tmp = malloc(len + 256));
+	hostkey_public(hk_x, &plain);
+	assert_int_equal(hostkey_kvno(hk_x), HOSTKEY_KVNO_FIRST);
+
+	/* Host-Id replaces the id of the keys; Key-Version is kept. */
+	p = tmp + sprintf(tmp, "Host-Id: %s\r\nKey-Version: 65535\n", id);
+	memcpy(p, buf, len);
+	assert_non_null(
+	    k = hostkey_parse(tmp, (size_t)(p - tmp) + len, &errstr));
+	assert_int_equal(hostkey_kvno(k), 65535);
+	hostkey_public(k, &pub);
+	assert_memory_equal(pub.host_id,
+	    "\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd"
+	    "\xee\xff",
+	    HOSTPUB_IDBYTES);
+	assert_memory_equal(pub.sign_pk, plain.sign_pk, sizeof(pub.sign_pk));
+
+	/* hostkey_save keeps them. */
+	snprintf(prefix, sizeof(prefix), "%s/rot2", tmpdir);
+	assert_int_equal(hostkey_save(k, prefix, NULL, 0), 0);
+	assert_non_null(k2 = hostkey_load(tpath("rot2.key")));
+	assert_int_equal(hostkey_kvno(k2), 65535);
+	hostkey_public(k2, &plain);
+	assert_memory_equal(plain.host_id, pub.host_id, HOSTPUB_IDBYTES);
+	hostkey_free(k2);
+	hostkey_free(k);
+
+	/* Lines after the first block are text like any other. */
+	memcpy(tmp, buf, len);
+	p = tmp + len + sprintf(tmp + len, "Key-Version: 7\n");
+	assert_non_null(k = hostkey_parse(tmp, (size_t)(p - tmp), &errstr));
+	assert_int_equal(hostkey_kvno(k), HOSTKEY_KVNO_FIRST);
+	hostkey_free(k);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = tmp + sprintf(tmp, "%s", bad[i]);
+		memcpy(p, buf, len);
+		assert_null(
+		    hostkey_parse(tmp, (size_t)(p - tmp) + len, &errstr));
+		assert_non_null(strstr(errstr, "Key-Version"));
+	}
+	free(tmp);
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -732,6 +805,7 @@ main(void)
 		cmocka_unit_test(test_pub_rejects),
 		cmocka_unit_test(test_truncated_keyfile),
 		cmocka_unit_test(test_bad_keyfiles),
+		cmocka_unit_test(test_rotated_keyfile),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "cryptgate/encode.h"
 #include "cryptgate/file.h"
 #include "cryptgate/hpke.h"
 #include "cryptgate/log.h"
@@ -27,6 +28,9 @@
 #include "cryptgate/hostkey.h"
 
 #define PEM_PRIVATE_KEY "PRIVATE KEY"
+/* The identity lines of a rotated key (hostkey.h). */
+#define META_ID "Host-Id: "
+#define META_KVNO "Key-Version: "
 
 /* Allocated with secret_alloc. */
 struct hostkey {
@@ -34,7 +38,9 @@ struct hostkey {
 	uint8_t sign_sk[SIGN_SECRETBYTES];
 	uint8_t seal_sk[X25519_SECRETBYTES]; /* HOSTKEY_X25519 */
 	struct rsa_key *rsa; /* HOSTKEY_RSA */
-	struct hostpub pub; /* derived from the above */
+	struct hostpub pub; /* derived from the above (host_id: see meta) */
+	uint16_t kvno; /* Key-Version, or HOSTKEY_KVNO_FIRST */
+	int meta; /* 1 if the file had Host-Id and Key-Version */
 	/* The keys above imported once (derive_public): signing and opening
 	 * then cost no public key computation. */
 	struct sign_key *sign;
@@ -60,6 +66,8 @@ hostkey_new(enum hostkey_type type)
 	}
 	hk->type = type;
 	hk->rsa = NULL;
+	hk->kvno = HOSTKEY_KVNO_FIRST;
+	hk->meta = 0;
 	hk->sign = NULL;
 	hk->seal = NULL;
 	return (hk);
@@ -143,6 +151,85 @@ err1:
 err0:
 	/* Failure! */
 	return (NULL);
+}
+
+/* ${s} (${len} bytes): 32 lowercase hex digits into ${id}; 0 or -1. */
+static int
+meta_id(uint8_t id[static HOSTPUB_IDBYTES], const char *s, size_t len)
+{
+	size_t i, n;
+
+	if (len != HOSTPUB_IDHEXLEN)
+		return (-1);
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] >= 'a' && s[i] <= 'f')))
+			return (-1);
+	if (encode_unhex(id, HOSTPUB_IDBYTES, &n, s, len) ||
+	    n != HOSTPUB_IDBYTES)
+		return (-1);
+	return (0);
+}
+
+/* ${s} (${len} bytes): a key version 1..65535, no leading zero; 0 or -1. */
+static int
+meta_kvno(uint16_t *kvno, const char *s, size_t len)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5 || s[0] == '0')
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return (-1);
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > UINT16_MAX)
+		return (-1);
+	*kvno = (uint16_t)v;
+	return (0);
+}
+
+/*
+ * Read the Host-Id and Key-Version lines before the first PEM block of
+ * ${pem} (${len} bytes) into ${hk} (kvno, meta) and ${id}.  Return 0, or -1
+ * with ${*errstr} set.
+ */
+static int
+parse_meta(struct hostkey *hk, uint8_t id[static HOSTPUB_IDBYTES],
+    const char *pem, size_t len, const char **errstr)
+{
+	const char *p = pem, *end = pem + len, *nl;
+	size_t n, lid = strlen(META_ID), lkv = strlen(META_KVNO);
+	int seen = 0; /* 1: Host-Id, 2: Key-Version */
+
+	*errstr = "malformed Host-Id or Key-Version line";
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n >= 10 && memcmp(p, "-----BEGIN", 10) == 0)
+			break;
+		if (n >= lid && memcmp(p, META_ID, lid) == 0) {
+			if ((seen & 1) || meta_id(id, p + lid, n - lid))
+				return (-1);
+			seen |= 1;
+		} else if (n >= lkv && memcmp(p, META_KVNO, lkv) == 0) {
+			if ((seen & 2) ||
+			    meta_kvno(&hk->kvno, p + lkv, n - lkv))
+				return (-1);
+			seen |= 2;
+		}
+	}
+	if (seen != 0 && seen != 3) {
+		*errstr = "Host-Id and Key-Version lines go together";
+		return (-1);
+	}
+	hk->meta = seen == 3;
+	return (0);
 }
 
 static void
@@ -328,6 +415,7 @@ hostkey_parse(const char *pem, size_t len, const char **errstr)
 {
 	struct pemblock b[3];
 	struct hostkey *hk;
+	uint8_t id[HOSTPUB_IDBYTES];
 	BIO *bio;
 	int i, n, r;
 
@@ -338,6 +426,9 @@ hostkey_parse(const char *pem, size_t len, const char **errstr)
 	*errstr = "out of memory";
 	if ((hk = hostkey_new(HOSTKEY_X25519)) == NULL)
 		goto err0;
+	if (parse_meta(hk, id, pem, len, errstr))
+		goto err1;
+	*errstr = "out of memory";
 	if ((bio = BIO_new_mem_buf(len > 0 ? pem : "", (int)len)) == NULL)
 		goto err1;
 
@@ -372,6 +463,8 @@ hostkey_parse(const char *pem, size_t len, const char **errstr)
 		*errstr = "cannot derive the public keys";
 		goto err2;
 	}
+	if (hk->meta)
+		memcpy(hk->pub.host_id, id, HOSTPUB_IDBYTES);
 	for (n = 0; n < 3; n++)
 		pemblock_free(&b[n]);
 	BIO_free(bio);
@@ -448,6 +541,7 @@ err0:
 static int
 hostkey_to_pem(const struct hostkey *hk, char **pem, size_t *len)
 {
+	char hex[HOSTPUB_IDHEXLEN + 1];
 	char *rsapem, *data, *p;
 	size_t rsalen;
 	long n;
@@ -455,6 +549,12 @@ hostkey_to_pem(const struct hostkey *hk, char **pem, size_t *len)
 
 	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
 		goto err0;
+	/* A rotated key keeps its identity lines (hostkey.h). */
+	if (hk->meta &&
+	    (encode_hex(hex, sizeof(hex), hk->pub.host_id, HOSTPUB_IDBYTES) ||
+	        BIO_printf(bio, "%s%s\n%s%u\n", META_ID, hex, META_KVNO,
+	            (unsigned int)hk->kvno) <= 0))
+		goto err1;
 	if (write_raw_pem(bio, EVP_PKEY_ED25519, hk->sign_sk))
 		goto err1;
 	if (hk->type == HOSTKEY_X25519) {
@@ -561,6 +661,12 @@ err0:
 
 	/* Failure! */
 	return (-1);
+}
+
+uint16_t
+hostkey_kvno(const struct hostkey *hk)
+{
+	return (hk->kvno);
 }
 
 enum hostkey_type

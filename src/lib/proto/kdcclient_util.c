@@ -248,6 +248,7 @@ kdcclient_new_conf(const struct conf *conf)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.key = hk;
+	cfg.kvno = hostkey_kvno(hk);
 	cfg.kdc_pub = &pub;
 	cfg.kdc_pub_next = nextpath != NULL ? &next : NULL;
 	cfg.kdc_name = name;
