@@ -22,6 +22,9 @@
  *   echo chat ADDR N MS       one connection: N times send a line, expect
  *                             it back, sleep MS; exit 0 if all came back,
  *                             3 on a reset, 4 on an early clean EOF.
+ *   echo sendwait ADDR FILE   like send, but half-closes only once the
+ *                             whole echo came back (for peers that end
+ *                             the connection at the backend's EOF).
  *   echo sendonly ADDR FILE   connect, send FILE, half-close, then print
  *                             "read=N" with what came back before EOF
  *                             (exit 3 on a reset, 0 on EOF).
@@ -29,6 +32,7 @@
  * Everything is bounded by a 60 s alarm.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -161,13 +165,16 @@ serve(const char *port, const char *log)
 	}
 }
 
-/* Send ${in} (${inlen}) and read the echo; return 0 EOF, 3 cut, 1. */
+/*
+ * Send ${in} and read the echo; half-close after the input, or (${wait} >
+ * 0) once ${wait} bytes came back.  Return 0 EOF, 3 cut, 1.
+ */
 static int
-exchange(int fd, FILE *in, struct digest_ctx *d, size_t *got)
+exchange(int fd, FILE *in, struct digest_ctx *d, size_t *got, size_t wait)
 {
 	uint8_t buf[BUFSZ], out[BUFSZ];
 	size_t olen = 0, ooff = 0;
-	bool ieof = false;
+	bool ieof = false, shut = false;
 	ssize_t n;
 
 	for (;;) {
@@ -176,10 +183,12 @@ exchange(int fd, FILE *in, struct digest_ctx *d, size_t *got)
 		if (!ieof && olen == ooff) {
 			olen = fread(out, 1, sizeof(out), in);
 			ooff = 0;
-			if (olen == 0) {
+			if (olen == 0)
 				ieof = true;
-				shutdown(fd, SHUT_WR);
-			}
+		}
+		if (ieof && !shut && *got >= wait) {
+			shutdown(fd, SHUT_WR);
+			shut = true;
 		}
 		if (olen > ooff)
 			p.events |= POLLOUT;
@@ -207,8 +216,9 @@ exchange(int fd, FILE *in, struct digest_ctx *d, size_t *got)
 }
 
 static int
-send_file(const char *addr, const char *file, bool sum)
+send_file(const char *addr, const char *file, bool sum, bool wait)
 {
+	struct stat st;
 	struct digest_ctx *d = NULL;
 	uint8_t h[DIGEST_SHA256BYTES];
 	char hex[2 * DIGEST_SHA256BYTES + 1];
@@ -224,8 +234,14 @@ send_file(const char *addr, const char *file, bool sum)
 		fclose(in);
 		return (1);
 	}
+	if (fstat(fileno(in), &st) == -1) {
+		perror(file);
+		fclose(in);
+		digest_free(d);
+		return (1);
+	}
 	fd = dial(addr);
-	rc = exchange(fd, in, d, &got);
+	rc = exchange(fd, in, d, &got, wait ? (size_t)st.st_size : 0);
 	if (sum) {
 		if (digest_final(d, h))
 			memset(h, 0, sizeof(h));
@@ -359,9 +375,11 @@ main(int argc, char **argv)
 		return (serve(argv[2], NULL));
 	}
 	if (argc == 4 && strcmp(argv[1], "send") == 0)
-		return (send_file(argv[2], argv[3], true));
+		return (send_file(argv[2], argv[3], true, false));
+	if (argc == 4 && strcmp(argv[1], "sendwait") == 0)
+		return (send_file(argv[2], argv[3], true, true));
 	if (argc == 4 && strcmp(argv[1], "sendonly") == 0)
-		return (send_file(argv[2], argv[3], false));
+		return (send_file(argv[2], argv[3], false, false));
 	if (argc == 5 && strcmp(argv[1], "multi") == 0)
 		return (multi(argv[2], (int)strtol(argv[3], NULL, 10),
 		    (size_t)strtoul(argv[4], NULL, 10)));
@@ -370,7 +388,7 @@ main(int argc, char **argv)
 		    (int)strtol(argv[4], NULL, 10)));
 	fprintf(stderr,
 	    "usage: echo serve PORT [LOG] | count PORT | source "
-	    "PORT | send ADDR FILE | "
+	    "PORT | send ADDR FILE | sendwait ADDR FILE | "
 	    "sendonly ADDR FILE | multi ADDR N BYTES | chat ADDR "
 	    "N MS\n");
 	return (2);

@@ -368,7 +368,11 @@ EOF
 	cleanup_pid "$stpid"
 	wait_port "$STSPORT"
 	n0=$(nlines "$T/alice.log")
-	out=$(timeout 60 "$ECHO" send "127.0.0.1:$CLI2" "$T/up.txt")
+	# sendwait: the program half-closes only once its echo is back.
+	# stunnel ends the whole connection when its backend closes (HUP),
+	# even with echo bytes still to relay: with "send" the echo server's
+	# FIN, soon after our close_notify, cut the last few hundred KB once.
+	out=$(timeout 60 "$ECHO" sendwait "127.0.0.1:$CLI2" "$T/up.txt")
 	rc=$?
 	wait_for 5 closed_clean alice "$n0"
 	if [ $rc -eq 0 ] && [ "$out" = "sha256=$UPSUM bytes=$UPLEN" ] &&
