@@ -219,31 +219,43 @@ err:
 	return (-1);
 }
 
+/*
+ * Undo build_all for workers [0, ${n}): close the listeners it opened (not
+ * the running ones it reused) and free the sets.
+ */
+static void
+unbuild(struct lset *ls, struct lrec **recs, unsigned int n)
+{
+	unsigned int w;
+	size_t i, k;
+
+	for (w = 0; w < n; w++) {
+		for (i = 0; i < ls[w].n; i++) {
+			for (k = 0;
+			     k < G.ncur[w] && G.cur[w][k].fd != ls[w].v[i].fd;
+			     k++)
+				;
+			if (k == G.ncur[w])
+				close(ls[w].v[i].fd);
+		}
+		loop_lset_free(&ls[w], false);
+		free(recs[w]);
+		recs[w] = NULL;
+	}
+}
+
 /* Listener sets for every worker; on failure everything new is closed. */
 static int
 build_all(
     const struct gwconf *cf, struct lset *ls, struct lrec **recs, size_t *nrecs)
 {
 	unsigned int w;
-	size_t i, k;
 
 	for (w = 0; w < G.nworkers; w++) {
 		if (build_lset(cf, G.cur[w], G.ncur[w], &ls[w], &recs[w],
 		        &nrecs[w]) == 0)
 			continue;
-		while (w-- > 0) {
-			for (i = 0; i < ls[w].n; i++) {
-				for (k = 0; k < G.ncur[w] &&
-				     G.cur[w][k].fd != ls[w].v[i].fd;
-				     k++)
-					;
-				if (k == G.ncur[w])
-					close(ls[w].v[i].fd);
-			}
-			loop_lset_free(&ls[w], false);
-			free(recs[w]);
-			recs[w] = NULL;
-		}
+		unbuild(ls, recs, w);
 		return (-1);
 	}
 	return (0);
@@ -277,12 +289,22 @@ reload(void)
 		gwconf_unref(cf);
 		return;
 	}
+	/*
+	 * Without its rules a new transparent destination would go out in
+	 * clear: then the running configuration stays (what the failed
+	 * install left is guard entries and redirects to closed ports:
+	 * resets, never clear text).
+	 */
 	if ((transparent_needed(cf) || transparent_needed(G.cf)) &&
 	    transparent_install(cf)) {
-		log_warnx("reload: transparent rules not installed");
+		log_warnx("reload failed: transparent rules not installed: "
+		          "keeping the running configuration");
+		unbuild(ls, recs, G.nworkers);
 		if (transparent_needed(G.cf) && transparent_install(G.cf))
 			log_warnx("reload: the previous rules could not be "
 			          "restored either");
+		gwconf_unref(cf);
+		return;
 	}
 	for (w = 0; w < G.nworkers; w++) {
 		loop_post(&G.workers[w], cf, &ls[w]);

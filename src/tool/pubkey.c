@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cryptgate/encode.h"
 #include "cryptgate/hostkey.h"
 #include "cryptgate/hostpub.h"
 #include "cryptgate/log.h"
@@ -70,10 +71,12 @@ pubkey_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char line[HOSTPUB_LINEBYTES_MAX];
+	char line[HOSTPUB_LINEBYTES_MAX], hex[HOSTPUB_IDHEXLEN + 1];
+	uint8_t stored[HOSTPUB_IDBYTES];
 	const char *comment = NULL;
 	struct hostkey *hk;
 	struct hostpub pub;
+	uint16_t kvno;
 	int ch;
 
 	opterr = 0;
@@ -117,7 +120,22 @@ pubkey_main(int argc, char **argv)
 	if ((hk = hostkey_load(argv[optind])) == NULL)
 		return (1);
 	hostkey_public(hk, &pub);
+	kvno = hostkey_kvno(hk);
 	hostkey_free(hk);
+	/*
+	 * The id of these keys, as every .pub line has.  A rotated key file
+	 * names the id the KDC knows the host by instead (its first keys'):
+	 * say so, the line stays parseable.
+	 */
+	memcpy(stored, pub.host_id, sizeof(stored));
+	if (hostpub_id_compute(
+	        pub.host_id, pub.sign_pk, pub.seal_pk, pub.seal_pklen))
+		return (1);
+	if (memcmp(stored, pub.host_id, sizeof(stored)) != 0 &&
+	    encode_hex(hex, sizeof(hex), stored, sizeof(stored)) == 0)
+		log_warnx("pubkey: %s is a rotated key (Key-Version %u): the "
+		          "KDC knows this host as %s",
+		    argv[optind], (unsigned int)kvno, hex);
 	if (comment != NULL) {
 		if (hostpub_set_comment(&pub, comment))
 			return (2);
