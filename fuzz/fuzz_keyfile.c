@@ -3,8 +3,9 @@
  * (hostkey_parse) and the .pub line parser (hostpub_parse).
  *
  * Invariants checked beyond "no crash": a parser reports an error string
- * exactly when it fails; a parsed key's public identity formats and parses
- * back to itself; a parsed .pub line formats back to the same bytes.
+ * exactly when it fails; a parsed key's version is not 0 and its public
+ * identity (with the id of its keys: a rotated file names another) formats
+ * and parses back to itself; a parsed .pub line formats back to the same bytes.
  *
  *   make fuzz && build/fuzz/fuzz_keyfile -max_total_time=60 \
  *       fuzz/corpus/keyfile
@@ -45,6 +46,14 @@ check_key(const char *s, size_t len)
 	if (hk == NULL)
 		return;
 	hostkey_public(hk, &pub);
+	/*
+	 * A rotated key (Host-Id and Key-Version lines) reports the id the
+	 * KDC knows the host by; the .pub line of its keys has their own.
+	 */
+	if (hostkey_kvno(hk) == 0 ||
+	    hostpub_id_compute(
+	        pub.host_id, pub.sign_pk, pub.seal_pk, pub.seal_pklen))
+		abort();
 	if (hostpub_format(&pub, line, sizeof(line)) ||
 	    hostpub_parse(&back, line, strlen(line), &errstr) ||
 	    !hostpub_equal(&pub, &back))
