@@ -47,17 +47,14 @@
  */
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "cryptgate/spawn.h"
 
 #include "gatewayd.h"
 
@@ -71,8 +68,6 @@
 #define CHAIN "CRYPTGATE-GW" /* nat */
 #define GUARD "CRYPTGATE-GW-GUARD" /* filter */
 
-extern char **environ;
-
 static bool nat_installed[2]; /* IPv4, IPv6: we made the nat chain */
 static bool ever_installed; /* a transparent_install succeeded */
 
@@ -84,66 +79,6 @@ ipt(int v6, bool restore)
 	return (v6 ? "ip6tables" : "iptables");
 }
 
-/*
- * Run ${argv} (argv[0] looked up in PATH), with ${in} (if not NULL) on its
- * standard input and its standard error to /dev/null if ${quiet}; 0 if it
- * exits 0.
- */
-static int
-run(char *const argv[], const char *in, bool quiet)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2] = { -1, -1 }, st, e;
-	size_t len = in != NULL ? strlen(in) : 0, off = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (in != NULL && pipe2(p, O_CLOEXEC) == -1)
-		return (-1);
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		goto err;
-	if (quiet)
-		(void)posix_spawn_file_actions_addopen(
-		    &fa, 2, "/dev/null", O_WRONLY, 0);
-	if (in != NULL)
-		(void)posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-	e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (e != 0) {
-		if (!quiet)
-			log_warnx("cannot run %s: %s", argv[0], strerror(e));
-		goto err;
-	}
-	if (in != NULL) {
-		close(p[0]);
-		p[0] = -1;
-		while (off < len) {
-			if ((n = write(p[1], in + off, len - off)) < 0) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			off += (size_t)n;
-		}
-		close(p[1]);
-		p[1] = -1;
-	}
-	while (waitpid(pid, &st, 0) == -1) {
-		if (errno != EINTR)
-			return (-1);
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || off != len)
-		return (-1);
-	return (0);
-
-err:
-	if (p[0] != -1)
-		close(p[0]);
-	if (p[1] != -1)
-		close(p[1]);
-	return (-1);
-}
-
 /* True if ${table} has the chain ${chain}. */
 static bool
 has_chain(int v6, const char *table, const char *chain)
@@ -151,7 +86,7 @@ has_chain(int v6, const char *table, const char *chain)
 	char *argv[] = { ipt(v6, false), "-w", "-t", (char *)(uintptr_t)table,
 		"-S", (char *)(uintptr_t)chain, NULL };
 
-	return (run(argv, NULL, true) == 0);
+	return (spawn_run(argv, NULL, true) == 0);
 }
 
 /* True if ${table}'s OUTPUT jumps to ${chain} (our form of the jump). */
@@ -162,7 +97,7 @@ has_jump(int v6, const char *table, const char *chain)
 		"-C", "OUTPUT", "-p", "tcp", "-j", (char *)(uintptr_t)chain,
 		NULL };
 
-	return (run(argv, NULL, true) == 0);
+	return (spawn_run(argv, NULL, true) == 0);
 }
 
 /* Remove ${table}'s ${chain} and the jumps to it; 0, or -1 if it stays. */
@@ -175,10 +110,10 @@ remove_chain(int v6, const char *table, const char *chain)
 	char *flush[] = { ipt(v6, false), "-w", "-t", t, "-F", c, NULL };
 	char *x[] = { ipt(v6, false), "-w", "-t", t, "-X", c, NULL };
 
-	while (run(del, NULL, true) == 0)
+	while (spawn_run(del, NULL, true) == 0)
 		;
-	(void)run(flush, NULL, true);
-	if (run(x, NULL, true) == 0 || !has_chain(v6, table, chain))
+	(void)spawn_run(flush, NULL, true);
+	if (spawn_run(x, NULL, true) == 0 || !has_chain(v6, table, chain))
 		return (0);
 	log_warnx("%s: table %s: chain %s not removed (still referenced?)",
 	    ipt(v6, false), table, chain);
@@ -306,7 +241,7 @@ restore(const struct gwconf *cf, int v6, bool guard, bool replace)
 		free(text);
 		return (-1);
 	}
-	rc = run(argv, text, false);
+	rc = spawn_run(argv, text, false);
 	free(text);
 	return (rc);
 }
@@ -329,7 +264,7 @@ install_family(const struct gwconf *cf, int v6)
 	char *mk[] = { ipt(v6, false), "-w", "-t", "filter", "-N", GUARD,
 		NULL };
 
-	(void)run(mk, NULL, true);
+	(void)spawn_run(mk, NULL, true);
 	if (restore(cf, v6, true, false)) {
 		log_warnx("%s: the guard chain " GUARD " could not be "
 		          "installed (are you root, is %s installed?)",

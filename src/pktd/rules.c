@@ -32,17 +32,13 @@
  */
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <arpa/inet.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+
+#include "cryptgate/spawn.h"
 
 #include "pktd.h"
 #include "rules.h"
@@ -51,8 +47,6 @@
 #define CH_OUT "CRYPTGATE-PKT-OUT"
 #define CH_Q "CRYPTGATE-PKT-Q"
 #define MULTIPORT_MAX 15 /* slots per multiport match; a range takes 2 */
-
-extern char **environ;
 
 /* How a policy's ports match in a chain. */
 enum pmatch { PM_PORTS, PM_SPORTS, PM_DPORTS };
@@ -65,65 +59,6 @@ ipt(int v6, bool restore)
 	return (v6 ? "ip6tables" : "iptables");
 }
 
-/*
- * Run ${argv}, with ${in} (if not NULL) on its standard input and its
- * standard error to /dev/null if ${quiet}; 0 if it exits 0.
- */
-static int
-run(char *const argv[], const char *in, bool quiet)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2] = { -1, -1 }, st, e;
-	size_t len = in != NULL ? strlen(in) : 0, off = 0;
-	ssize_t n;
-	pid_t pid;
-
-	if (in != NULL && pipe2(p, O_CLOEXEC) == -1)
-		return (-1);
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		goto err;
-	if (quiet)
-		(void)posix_spawn_file_actions_addopen(
-		    &fa, 2, "/dev/null", O_WRONLY, 0);
-	if (in != NULL)
-		(void)posix_spawn_file_actions_adddup2(&fa, p[0], 0);
-	e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (e != 0) {
-		if (!quiet)
-			log_warnx("cannot run %s: %s", argv[0], strerror(e));
-		goto err;
-	}
-	if (in != NULL) {
-		close(p[0]);
-		p[0] = -1;
-		while (off < len) {
-			if ((n = write(p[1], in + off, len - off)) < 0) {
-				if (errno == EINTR)
-					continue;
-				break;
-			}
-			off += (size_t)n;
-		}
-		close(p[1]);
-		p[1] = -1;
-	}
-	while (waitpid(pid, &st, 0) == -1) {
-		if (errno != EINTR)
-			return (-1);
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || off != len)
-		return (-1);
-	return (0);
-
-err:
-	if (p[0] != -1)
-		close(p[0]);
-	if (p[1] != -1)
-		close(p[1]);
-	return (-1);
-}
-
 /* True if ${table} ${hook} already jumps to ${chain}. */
 static bool
 has_jump(int v6, const char *table, const char *hook, const char *chain)
@@ -132,7 +67,7 @@ has_jump(int v6, const char *table, const char *hook, const char *chain)
 		(char *)(uintptr_t)table, "-C", (char *)(uintptr_t)hook, "-j",
 		(char *)(uintptr_t)chain, NULL };
 
-	return (run(argv, NULL, true) == 0);
+	return (spawn_run(argv, NULL, true) == 0);
 }
 
 /* "-m multiport --Xports a,b:c" chunks of ${p} for ${pm}, one per line. */
@@ -309,19 +244,19 @@ remove_family(int v6)
 		for (k = 0; k < 2; k++) {
 			del[5] = k ? "OUTPUT" : "INPUT";
 			del[7] = k ? CH_OUT : CH_IN;
-			while (run(del, NULL, true) == 0)
+			while (spawn_run(del, NULL, true) == 0)
 				;
 		}
 		for (c = 0; c < 3; c++) {
 			op[4] = "-F";
 			op[5] = (char *)(uintptr_t)chains[c];
-			(void)run(op, NULL, true);
+			(void)spawn_run(op, NULL, true);
 		}
 		for (c = 0; c < 3; c++) {
 			op[4] = "-X";
 			op[5] = list[5] = (char *)(uintptr_t)chains[c];
-			if (run(op, NULL, true) != 0 &&
-			    run(list, NULL, true) == 0) {
+			if (spawn_run(op, NULL, true) != 0 &&
+			    spawn_run(list, NULL, true) == 0) {
 				log_warnx("%s: table %s: chain %s not removed "
 				          "(still referenced?)",
 				    cmd, tables[t], chains[c]);
@@ -349,7 +284,7 @@ rules_install(const struct pconf *pc)
 			return (-1);
 		}
 		argv[0] = (char *)(uintptr_t)ipt(v6, true);
-		if (run(argv, text, false)) {
+		if (spawn_run(argv, text, false)) {
 			log_warnx("%s failed: rules not installed (are you "
 			          "root, are the xt_HMARK and xt_NFQUEUE "
 			          "modules available?)",
