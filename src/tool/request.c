@@ -9,17 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cryptgate/conf.h"
 #include "cryptgate/encode.h"
-#include "cryptgate/file.h"
 #include "cryptgate/kdcclient.h"
-#include "cryptgate/keycfg.h"
 #include "cryptgate/log.h"
 #include "cryptgate/wire.h"
 
 #include "cmd.h"
+#include "kdcop.h"
 
 static const char usage_text[] =
     "NAME\n"
@@ -158,60 +156,6 @@ peer_lookup(
 	return (-1);
 }
 
-/* Write the key of ${res} to ${path} and print what was done. */
-static int
-save_key(const struct kdcclient *kc, const struct kdcclient_result *res,
-    const char *path)
-{
-	char identity[KDCCLIENT_IDENTITYBYTES], kid[2 * WIRE_KEYIDBYTES + 1];
-	char when[32], *real;
-	struct tm tm;
-	time_t t;
-
-	if (file_dir_is_world_writable(path))
-		log_warnx("warning: %s is in a world-writable directory: "
-		          "other users can delete or replace it",
-		    path);
-	if (kdcclient_keycfg_update(path, kc, res, identity, sizeof(identity)))
-		return (-1);
-	if (encode_hex(kid, sizeof(kid), res->key_id, WIRE_KEYIDBYTES))
-		return (-1);
-	t = (time_t)(res->not_after / 1000);
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(when, sizeof(when), "%llu ms",
-		    (unsigned long long)res->not_after);
-	real = realpath(path, NULL);
-	printf("identity: %s\nkey id: %s\nnot after: %s\nkey file: %s\n",
-	    identity, kid, when, real != NULL ? real : path);
-	free(real);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		log_warn("stdout");
-		return (-1);
-	}
-	return (0);
-}
-
-/* Send ${op} and report any failure as "request: ...".  Return 0 or -1. */
-static int
-run(struct kdcclient_op *op)
-{
-	const struct kdcclient_result *res;
-	char msg[256];
-
-	if (kdcclient_run(op)) {
-		log_warnx("request: %s", kdcclient_error(op));
-		return (-1);
-	}
-	res = kdcclient_result(op);
-	if (res->error != 0) {
-		kdcclient_err_format(msg, sizeof(msg), res);
-		log_warnx("request: %s", msg);
-		return (-1);
-	}
-	return (0);
-}
-
 int
 request_main(int argc, char **argv)
 {
@@ -228,10 +172,7 @@ request_main(int argc, char **argv)
 	};
 	const char *cfgpath = NULL, *out = "key.cfg", *peer = NULL;
 	const char *service = NULL, *caddr = NULL;
-	struct kdcclient_op *op = NULL;
-	struct kdcclient *kc = NULL;
-	struct conf *conf = NULL;
-	struct keycfg *kcfg;
+	struct kdcop ko;
 	uint8_t peer_id[WIRE_IDBYTES];
 	struct wire_addr ca;
 	long long lifetime = 0;
@@ -266,16 +207,8 @@ request_main(int argc, char **argv)
 				return (2);
 			}
 			break;
-		case ':':
-			log_warnx("request: option %s needs an argument (see "
-			          "cryptgate request --help)",
-			    argv[optind - 1]);
-			return (2);
 		default:
-			log_warnx("request: unknown option %s (see cryptgate "
-			          "request --help)",
-			    argv[optind - 1]);
-			return (2);
+			return (kdcop_usage_error("request", ch, argv));
 		}
 	}
 	if (optind < argc) {
@@ -287,44 +220,20 @@ request_main(int argc, char **argv)
 		          "required (see cryptgate request --help)");
 		return (2);
 	}
-	if (!wire_name_is_valid(service, WIRE_SERVICE_MAX)) {
-		log_warnx("request: invalid service name '%s' (1 to %d "
-		          "characters of A-Z a-z 0-9 . _ -)",
-		    service, WIRE_SERVICE_MAX);
+	if (kdcop_key_args("request", service, caddr, &ca, out))
 		return (2);
-	}
-	if (caddr != NULL && kdcclient_addr_parse(&ca, caddr)) {
-		log_warnx("request: --client-addr '%s' is not an IPv4 or IPv6 "
-		          "address",
-		    caddr);
-		return (2);
-	}
-	if (out[0] == '\0') {
-		log_warnx("request: empty output file name");
-		return (2);
-	}
 
-	if ((conf = conf_load(cfgpath, conf_schema_host, NULL)) == NULL)
+	if (kdcop_load(&ko, cfgpath, out) ||
+	    peer_lookup(ko.conf, peer, peer_id) || kdcop_client(&ko))
 		goto out;
-	/* A key file that cannot be read is refused before the KDC issues
-	 * a key that could not be saved. */
-	if ((kcfg = keycfg_load(out, KEYCFG_MISSING_OK)) == NULL)
-		goto out;
-	keycfg_free(kcfg);
-	if (peer_lookup(conf, peer, peer_id))
-		goto out;
-	if ((kc = kdcclient_new_conf(conf)) == NULL)
-		goto out;
-	if ((op = kdcclient_request_start(kc, peer_id, service,
+	if ((ko.op = kdcclient_request_start(ko.kc, peer_id, service,
 	         caddr != NULL ? &ca : NULL, (uint32_t)lifetime)) == NULL)
 		goto out;
-	if (run(op) || save_key(kc, kdcclient_result(op), out))
+	if (kdcop_finish(&ko, "request") || kdcop_save_key(&ko, out, false))
 		goto out;
 	rc = 0;
 
 out:
-	kdcclient_op_free(op);
-	kdcclient_free(kc);
-	conf_free(conf);
+	kdcop_close(&ko);
 	return (rc);
 }

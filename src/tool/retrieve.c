@@ -6,19 +6,13 @@
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "cryptgate/conf.h"
-#include "cryptgate/encode.h"
-#include "cryptgate/file.h"
 #include "cryptgate/kdcclient.h"
-#include "cryptgate/keycfg.h"
 #include "cryptgate/log.h"
 #include "cryptgate/wire.h"
 
 #include "cmd.h"
+#include "kdcop.h"
 
 static const char usage_text[] =
     "NAME\n"
@@ -74,59 +68,6 @@ static const char usage_text[] =
     "\n"
     "See cryptgate(1).\n";
 
-/*
- * Decode the key id ${s}: 32 hex digits, or "<${kdc_name}>-<32 hex>".
- * Return 0 or -1.
- */
-static int
-parse_key_id(
-    uint8_t id[static WIRE_KEYIDBYTES], const char *s, const char *kdc_name)
-{
-	size_t len;
-
-	if (strlen(s) == ENCODE_HEXLEN((size_t)WIRE_KEYIDBYTES) &&
-	    encode_unhex(id, WIRE_KEYIDBYTES, &len, s, strlen(s)) == 0 &&
-	    len == WIRE_KEYIDBYTES)
-		return (0);
-	return (kdcclient_identity_parse(s, kdc_name, id));
-}
-
-/* Write the key of ${res} to ${path} and print what was done. */
-static int
-save_key(const struct kdcclient *kc, const struct kdcclient_result *res,
-    const char *path)
-{
-	char identity[KDCCLIENT_IDENTITYBYTES], kid[2 * WIRE_KEYIDBYTES + 1];
-	char req[2 * WIRE_IDBYTES + 1], when[32], *real;
-	struct tm tm;
-	time_t t;
-
-	if (file_dir_is_world_writable(path))
-		log_warnx("warning: %s is in a world-writable directory: "
-		          "other users can delete or replace it",
-		    path);
-	if (kdcclient_keycfg_update(path, kc, res, identity, sizeof(identity)))
-		return (-1);
-	if (encode_hex(kid, sizeof(kid), res->key_id, WIRE_KEYIDBYTES) ||
-	    encode_hex(req, sizeof(req), res->requester_id, WIRE_IDBYTES))
-		return (-1);
-	t = (time_t)(res->not_after / 1000);
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(when, sizeof(when), "%llu ms",
-		    (unsigned long long)res->not_after);
-	real = realpath(path, NULL);
-	printf("identity: %s\nkey id: %s\nrequester: %s\nnot after: %s\n"
-	       "key file: %s\n",
-	    identity, kid, req, when, real != NULL ? real : path);
-	free(real);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		log_warn("stdout");
-		return (-1);
-	}
-	return (0);
-}
-
 int
 retrieve_main(int argc, char **argv)
 {
@@ -142,14 +83,9 @@ retrieve_main(int argc, char **argv)
 	};
 	const char *cfgpath = NULL, *out = "key.cfg", *keyid = NULL;
 	const char *service = NULL, *caddr = NULL;
-	const struct kdcclient_result *res;
-	struct kdcclient_op *op = NULL;
-	struct kdcclient *kc = NULL;
-	struct conf *conf = NULL;
-	struct keycfg *kcfg;
+	struct kdcop ko;
 	uint8_t key_id[WIRE_KEYIDBYTES];
 	struct wire_addr ca;
-	char msg[256];
 	int ch, rc = 1;
 
 	opterr = 0;
@@ -173,16 +109,8 @@ retrieve_main(int argc, char **argv)
 		case OPT_CLIENT_ADDR:
 			caddr = optarg;
 			break;
-		case ':':
-			log_warnx("retrieve: option %s needs an argument (see "
-			          "cryptgate retrieve --help)",
-			    argv[optind - 1]);
-			return (2);
 		default:
-			log_warnx("retrieve: unknown option %s (see cryptgate "
-			          "retrieve --help)",
-			    argv[optind - 1]);
-			return (2);
+			return (kdcop_usage_error("retrieve", ch, argv));
 		}
 	}
 	if (optind < argc) {
@@ -196,58 +124,23 @@ retrieve_main(int argc, char **argv)
 		          "--help)");
 		return (2);
 	}
-	if (!wire_name_is_valid(service, WIRE_SERVICE_MAX)) {
-		log_warnx("retrieve: invalid service name '%s' (1 to %d "
-		          "characters of A-Z a-z 0-9 . _ -)",
-		    service, WIRE_SERVICE_MAX);
+	if (kdcop_key_args("retrieve", service, caddr, &ca, out))
 		return (2);
-	}
-	if (kdcclient_addr_parse(&ca, caddr)) {
-		log_warnx("retrieve: --client-addr '%s' is not an IPv4 or IPv6 "
-		          "address",
-		    caddr);
-		return (2);
-	}
-	if (out[0] == '\0') {
-		log_warnx("retrieve: empty output file name");
-		return (2);
-	}
 
-	if ((conf = conf_load(cfgpath, conf_schema_host, NULL)) == NULL)
+	if (kdcop_load(&ko, cfgpath, out) || kdcop_client(&ko))
 		goto out;
-	/* A key file that cannot be read is refused before the KDC issues
-	 * a key that could not be saved. */
-	if ((kcfg = keycfg_load(out, KEYCFG_MISSING_OK)) == NULL)
-		goto out;
-	keycfg_free(kcfg);
-	if ((kc = kdcclient_new_conf(conf)) == NULL)
-		goto out;
-	if (parse_key_id(key_id, keyid, kdcclient_kdc_name(kc))) {
-		log_warnx("retrieve: --key-id '%s' is neither 32 hexadecimal "
-		          "digits nor a PSK identity %s-<32 hex>",
-		    keyid, kdcclient_kdc_name(kc));
+	if (kdcop_key_id(key_id, keyid, ko.kc, "retrieve")) {
 		rc = 2;
 		goto out;
 	}
-	if ((op = kdcclient_retrieve_start(kc, key_id, &ca, service)) == NULL)
+	if ((ko.op = kdcclient_retrieve_start(ko.kc, key_id, &ca, service)) ==
+	    NULL)
 		goto out;
-	if (kdcclient_run(op)) {
-		log_warnx("retrieve: %s", kdcclient_error(op));
-		goto out;
-	}
-	res = kdcclient_result(op);
-	if (res->error != 0) {
-		kdcclient_err_format(msg, sizeof(msg), res);
-		log_warnx("retrieve: %s", msg);
-		goto out;
-	}
-	if (save_key(kc, res, out))
+	if (kdcop_finish(&ko, "retrieve") || kdcop_save_key(&ko, out, true))
 		goto out;
 	rc = 0;
 
 out:
-	kdcclient_op_free(op);
-	kdcclient_free(kc);
-	conf_free(conf);
+	kdcop_close(&ko);
 	return (rc);
 }

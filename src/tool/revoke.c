@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cryptgate/conf.h"
-#include "cryptgate/encode.h"
 #include "cryptgate/kdcclient.h"
 #include "cryptgate/log.h"
 #include "cryptgate/wire.h"
 
 #include "cmd.h"
+#include "kdcop.h"
 
 static const char usage_text[] =
     "NAME\n"
@@ -82,15 +81,11 @@ revoke_main(int argc, char **argv)
 		{ "reason", required_argument, NULL, OPT_REASON },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct kdcclient_result *res;
 	const char *cfgpath = NULL, *keyid = NULL;
-	struct kdcclient_op *op = NULL;
-	struct kdcclient *kc = NULL;
-	struct conf *conf = NULL;
+	struct kdcop ko;
 	uint8_t key_id[WIRE_KEYIDBYTES];
+	uint32_t revoked;
 	int ch, rc = 1, all = 0, reason = WIRE_REASON_UNSPECIFIED;
-	char msg[256];
-	size_t len;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
@@ -117,16 +112,8 @@ revoke_main(int argc, char **argv)
 				return (2);
 			}
 			break;
-		case ':':
-			log_warnx("revoke: option %s needs an argument (see "
-			          "cryptgate revoke --help)",
-			    argv[optind - 1]);
-			return (2);
 		default:
-			log_warnx("revoke: unknown option %s (see cryptgate "
-			          "revoke --help)",
-			    argv[optind - 1]);
-			return (2);
+			return (kdcop_usage_error("revoke", ch, argv));
 		}
 	}
 	if (optind < argc) {
@@ -139,37 +126,21 @@ revoke_main(int argc, char **argv)
 		return (2);
 	}
 
-	if ((conf = conf_load(cfgpath, conf_schema_host, NULL)) == NULL)
+	if (kdcop_load(&ko, cfgpath, NULL) || kdcop_client(&ko))
 		goto out;
-	if ((kc = kdcclient_new_conf(conf)) == NULL)
-		goto out;
-	if (keyid != NULL &&
-	    !(strlen(keyid) == ENCODE_HEXLEN((size_t)WIRE_KEYIDBYTES) &&
-	        encode_unhex(
-	            key_id, sizeof(key_id), &len, keyid, strlen(keyid)) == 0) &&
-	    kdcclient_identity_parse(keyid, kdcclient_kdc_name(kc), key_id)) {
-		log_warnx("revoke: --key-id '%s' is neither 32 hexadecimal "
-		          "digits nor a PSK identity %s-<32 hex>",
-		    keyid, kdcclient_kdc_name(kc));
+	if (keyid != NULL && kdcop_key_id(key_id, keyid, ko.kc, "revoke")) {
 		rc = 2;
 		goto out;
 	}
-	if ((op = kdcclient_revoke_start(kc,
+	if ((ko.op = kdcclient_revoke_start(ko.kc,
 	         all ? WIRE_REVOKE_MINE : WIRE_REVOKE_KEY, all ? NULL : key_id,
 	         (unsigned int)reason)) == NULL)
 		goto out;
-	if (kdcclient_run(op)) {
-		log_warnx("revoke: %s", kdcclient_error(op));
+	if (kdcop_finish(&ko, "revoke"))
 		goto out;
-	}
-	res = kdcclient_result(op);
-	if (res->error != 0) {
-		kdcclient_err_format(msg, sizeof(msg), res);
-		log_warnx("revoke: %s", msg);
-		goto out;
-	}
-	printf("revoked %u key%s\n", (unsigned int)res->revoked,
-	    res->revoked == 1 ? "" : "s");
+	revoked = kdcclient_result(ko.op)->revoked;
+	printf("revoked %u key%s\n", (unsigned int)revoked,
+	    revoked == 1 ? "" : "s");
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		log_warn("stdout");
 		goto out;
@@ -177,8 +148,6 @@ revoke_main(int argc, char **argv)
 	rc = 0;
 
 out:
-	kdcclient_op_free(op);
-	kdcclient_free(kc);
-	conf_free(conf);
+	kdcop_close(&ko);
 	return (rc);
 }

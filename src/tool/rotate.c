@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cryptgate/conf.h"
@@ -39,6 +38,7 @@
 #include "cryptgate/wire.h"
 
 #include "cmd.h"
+#include "kdcop.h"
 
 #define META_ID "Host-Id: "
 #define META_KVNO "Key-Version: "
@@ -241,18 +241,6 @@ out:
 	return (rc);
 }
 
-/* Print unix milliseconds ${ms} as UTC to ${buf} (${size} bytes). */
-static void
-fmt_time(char *buf, size_t size, uint64_t ms)
-{
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "%llu ms", (unsigned long long)ms);
-}
-
 /* What one run works on. */
 struct rot {
 	const char *keypath; /* [host] key */
@@ -394,27 +382,26 @@ report(
 }
 
 /*
- * Send the ROTATE for ${r} through ${kc}.  Return 0 (accepted), or -1
+ * Send the ROTATE for ${r} through ${ko}.  Return 0 (accepted), or -1
  * (logged; KEY.new removed unless the KDC may have taken it).
  */
 static int
-send_rotate(struct rot *r, struct kdcclient *kc, struct kdcclient_op **opp)
+send_rotate(struct rot *r, struct kdcop *ko)
 {
-	const struct kdcclient_result *res;
 	uint16_t kvno = (uint16_t)(r->kvno + 1);
-	char msg[256];
+	char msg[KDCOP_MSGBYTES];
+	bool refused;
 
-	if ((*opp = kdcclient_rotate_start(kc, r->newkey, kvno)) == NULL)
+	if ((ko->op = kdcclient_rotate_start(ko->kc, r->newkey, kvno)) == NULL)
 		goto gone;
-	if (kdcclient_run(*opp)) {
-		log_warnx("rotate: %s; the KDC may have the new key: kept as "
-		          "%s (see FILES in cryptgate rotate --help)",
-		    kdcclient_error(*opp), r->newpath);
-		return (-1);
-	}
-	res = kdcclient_result(*opp);
-	if (res->error != 0) {
-		kdcclient_err_format(msg, sizeof(msg), res);
+	if (kdcop_run(ko->op, msg, sizeof(msg), &refused)) {
+		if (!refused) {
+			log_warnx("rotate: %s; the KDC may have the new key: "
+			          "kept as %s (see FILES in cryptgate rotate "
+			          "--help)",
+			    msg, r->newpath);
+			return (-1);
+		}
 		log_warnx("rotate: %s; %s is unchanged", msg, r->keypath);
 		goto gone;
 	}
@@ -428,43 +415,35 @@ gone:
 static int
 rotate(const char *cfgpath, const char *newfile, enum hostkey_type type)
 {
-	struct kdcclient_op *op = NULL;
-	struct kdcclient *kc = NULL;
-	struct conf *conf = NULL;
 	struct hostkey *cur = NULL;
+	struct kdcop ko;
 	struct rot r;
 	char until[32];
 	int rc = 1;
 
 	memset(&r, 0, sizeof(r));
-	if ((conf = conf_load(cfgpath, conf_schema_host, NULL)) == NULL)
-		goto out;
-	if ((kc = kdcclient_new_conf(conf)) == NULL)
+	if (kdcop_load(&ko, cfgpath, NULL) || kdcop_client(&ko))
 		goto out;
 	/* kdcclient_new_conf checked that [host] key is set. */
-	r.keypath = conf_get_str(conf_section(conf, "host", NULL), "key");
+	r.keypath = conf_get_str(conf_section(ko.conf, "host", NULL), "key");
 	if ((r.newpath = concat(r.keypath, ".new")) == NULL ||
 	    (r.oldpath = concat(r.keypath, ".old")) == NULL)
 		goto out;
-	if (file_dir_is_world_writable(r.keypath))
-		log_warnx("warning: %s is in a world-writable directory: "
-		          "other users can delete or replace it",
-		    r.keypath);
-	if (load_current(&r, kc, &cur) || load_new(&r, newfile, type, cur))
+	kdcop_warn_dir(r.keypath);
+	if (load_current(&r, ko.kc, &cur) || load_new(&r, newfile, type, cur))
 		goto out;
 	if (write_new(r.newpath, r.id, (uint16_t)(r.kvno + 1), r.pem, r.pemlen,
 	        r.newkey))
 		goto out;
-	if (send_rotate(&r, kc, &op))
+	if (send_rotate(&r, &ko))
 		goto out;
-	fmt_time(until, sizeof(until), kdcclient_result(op)->old_valid_until);
-	if (install(&r, until) || report(&r, kdcclient_result(op), until))
+	kdcop_fmt_time(
+	    until, sizeof(until), kdcclient_result(ko.op)->old_valid_until);
+	if (install(&r, until) || report(&r, kdcclient_result(ko.op), until))
 		goto out;
 	rc = 0;
 
 out:
-	kdcclient_op_free(op);
-	kdcclient_free(kc);
 	hostkey_free(cur);
 	hostkey_free(r.newkey);
 	if (r.pem != NULL)
@@ -473,7 +452,7 @@ out:
 		secret_free(r.cur, r.curlen + 1);
 	free(r.oldpath);
 	free(r.newpath);
-	conf_free(conf);
+	kdcop_close(&ko);
 	return (rc);
 }
 
@@ -516,16 +495,8 @@ rotate_main(int argc, char **argv)
 		case OPT_NEW_KEY:
 			newfile = optarg;
 			break;
-		case ':':
-			log_warnx("rotate: option %s needs an argument (see "
-			          "cryptgate rotate --help)",
-			    argv[optind - 1]);
-			return (2);
 		default:
-			log_warnx("rotate: unknown option %s (see cryptgate "
-			          "rotate --help)",
-			    argv[optind - 1]);
-			return (2);
+			return (kdcop_usage_error("rotate", ch, argv));
 		}
 	}
 	if (optind < argc) {
