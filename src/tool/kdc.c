@@ -570,3 +570,37 @@ kdc_flush(void)
 	}
 	return (0);
 }
+
+void *
+kdc_rows_add(struct kdc_rows *rows, size_t size, const char *what)
+{
+	void *v;
+	size_t cap;
+
+	if (rows->n == rows->cap) {
+		cap = rows->cap == 0 ? 16 : rows->cap * 2;
+		if ((v = reallocarray(rows->v, cap, size)) == NULL) {
+			log_warn("%s", what);
+			return (NULL);
+		}
+		rows->v = v;
+		rows->cap = cap;
+	}
+	return ((char *)rows->v + size * rows->n++);
+}
+
+int
+kdc_list_done(struct kdc_rows *rows)
+{
+	free(rows->v);
+	rows->v = NULL;
+	rows->n = rows->cap = 0;
+	return (kdc_flush() ? KDC_EXIT_FAIL : KDC_EXIT_OK);
+}
+
+void
+kdc_width(int *w, const char *s)
+{
+	if ((int)strlen(s) > *w)
+		*w = (int)strlen(s);
+}

@@ -214,29 +214,14 @@ kdc_host_remove(struct kdc_ctx *ctx)
 	return (kdc_flush() ? KDC_EXIT_FAIL : KDC_EXIT_OK);
 }
 
-/* The hosts of the database, for host list. */
-struct kdc_host_rows {
-	struct store_host *v;
-	size_t n, cap;
-};
-
 static int
 kdc_host_collect(const struct store_host *h, void *arg)
 {
-	struct kdc_host_rows *rows = arg;
 	struct store_host *v;
-	size_t cap;
 
-	if (rows->n == rows->cap) {
-		cap = rows->cap == 0 ? 16 : rows->cap * 2;
-		if ((v = reallocarray(rows->v, cap, sizeof(*v))) == NULL) {
-			log_warn("kdc host list");
-			return (-1);
-		}
-		rows->v = v;
-		rows->cap = cap;
-	}
-	rows->v[rows->n++] = *h;
+	if ((v = kdc_rows_add(arg, sizeof(*v), "kdc host list")) == NULL)
+		return (-1);
+	*v = *h;
 	return (0);
 }
 
@@ -262,23 +247,23 @@ kdc_host_list(struct kdc_ctx *ctx)
 {
 	char hex[KDC_IDHEXBYTES], created[KDC_TIMEBYTES];
 	char addrs[KDC_HOST_ADDRSBYTES];
-	struct kdc_host_rows rows = { NULL, 0, 0 };
-	int wname = 4, waddr = 9, rc = KDC_EXIT_FAIL;
+	struct kdc_rows rows = { NULL, 0, 0 };
+	const struct store_host *v;
+	int wname = 4, waddr = 9;
 	size_t i;
 
 	if (store_host_foreach(ctx->st, kdc_host_collect, &rows))
-		goto out;
+		goto err;
+	v = rows.v;
 	for (i = 0; i < rows.n; i++) {
-		kdc_host_addrs(addrs, sizeof(addrs), &rows.v[i]);
-		if ((int)strlen(rows.v[i].name) > wname)
-			wname = (int)strlen(rows.v[i].name);
-		if ((int)strlen(addrs) > waddr)
-			waddr = (int)strlen(addrs);
+		kdc_host_addrs(addrs, sizeof(addrs), &v[i]);
+		kdc_width(&wname, v[i].name);
+		kdc_width(&waddr, addrs);
 	}
 	printf("%-*s  %-32s  %-6s  %-7s  %4s  %-*s  %s\n", wname, "NAME",
 	    "HOST ID", "TYPE", "STATE", "KVNO", waddr, "ADDRESSES", "CREATED");
 	for (i = 0; i < rows.n; i++) {
-		const struct store_host *h = &rows.v[i];
+		const struct store_host *h = &v[i];
 		const char *type = hostpub_type_name(h->pub.type);
 
 		kdc_host_addrs(addrs, sizeof(addrs), h);
@@ -288,14 +273,11 @@ kdc_host_list(struct kdc_ctx *ctx)
 		    type != NULL ? type : "?", kdc_host_state_name(h->state),
 		    (unsigned int)h->kvno, waddr, addrs, created);
 	}
-	if (kdc_flush())
-		goto out;
+	return (kdc_list_done(&rows));
 
-	/* Success! */
-	rc = KDC_EXIT_OK;
-out:
+err:
 	free(rows.v);
-	return (rc);
+	return (KDC_EXIT_FAIL);
 }
 
 const struct kdc_cmd kdc_host_cmds[] = {

@@ -130,6 +130,9 @@ int kdc_host_resolve(
 void kdc_host_label(struct kdc_ctx *ctx, char *buf, size_t size,
     const uint8_t id[static STORE_IDBYTES]);
 
+/* A label: a host name or a hex id (kdc_host_label). */
+#define KDC_LABELBYTES (STORE_NAMEBYTES_MAX + 1)
+
 /* kdc.c: helpers. */
 
 /**
@@ -148,6 +151,30 @@ int kdc_commit(struct kdc_ctx *ctx, const char *op, const char *fmt, ...)
 
 /** kdc_rollback(ctx): abandon the transaction, if any. */
 void kdc_rollback(struct kdc_ctx *ctx);
+
+/* The rows a list command collects before it prints them. */
+struct kdc_rows {
+	void *v; /* n elements in use, room for cap */
+	size_t n, cap;
+};
+
+/**
+ * kdc_rows_add(rows, size, what): a new element of ${size} bytes at the
+ * end of ${rows} (grown as needed; free(rows->v) when done).  Return it,
+ * or NULL on failure, logged as "${what}: <strerror>".
+ */
+void *kdc_rows_add(struct kdc_rows *rows, size_t size, const char *what);
+
+/**
+ * kdc_list_done(rows): free ${rows} and flush the table printed from them.
+ * Return KDC_EXIT_OK, or KDC_EXIT_FAIL (reported) on a write error.
+ */
+int kdc_list_done(struct kdc_rows *rows);
+
+/**
+ * kdc_width(w, s): widen the column width ${*w} to the length of ${s}.
+ */
+void kdc_width(int *w, const char *s);
 
 /** kdc_flush(void): flush stdout; 0, or -1 (reported) on a write error. */
 int kdc_flush(void) CG_WUR;

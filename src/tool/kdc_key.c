@@ -13,9 +13,6 @@
 
 #include "kdc_int.h"
 
-/* A label: a host name or a hex id. */
-#define KDC_KEY_LABELBYTES (STORE_NAMEBYTES_MAX + 1)
-
 /* What key list shows of a key: never the wrapped bytes. */
 struct kdc_key_row {
 	uint8_t key_id[STORE_IDBYTES];
@@ -26,11 +23,6 @@ struct kdc_key_row {
 	int64_t not_before_ms;
 	int64_t not_after_ms;
 	bool revoked;
-};
-
-struct kdc_key_rows {
-	struct kdc_key_row *v;
-	size_t n, cap;
 };
 
 static const char *
@@ -48,20 +40,10 @@ kdc_key_state(const struct kdc_key_row *k, int64_t now)
 static int
 kdc_key_collect(const struct store_key *k, void *arg)
 {
-	struct kdc_key_rows *rows = arg;
 	struct kdc_key_row *v;
-	size_t cap;
 
-	if (rows->n == rows->cap) {
-		cap = rows->cap == 0 ? 64 : rows->cap * 2;
-		if ((v = reallocarray(rows->v, cap, sizeof(*v))) == NULL) {
-			log_warn("kdc key list");
-			return (-1);
-		}
-		rows->v = v;
-		rows->cap = cap;
-	}
-	v = &rows->v[rows->n++];
+	if ((v = kdc_rows_add(arg, sizeof(*v), "kdc key list")) == NULL)
+		return (-1);
 	memcpy(v->key_id, k->key_id, STORE_IDBYTES);
 	memcpy(v->client_id, k->client_id, STORE_IDBYTES);
 	memcpy(v->peer_id, k->peer_id, STORE_IDBYTES);
@@ -75,8 +57,8 @@ kdc_key_collect(const struct store_key *k, void *arg)
 
 /* One printed row. */
 struct kdc_key_line {
-	char client[KDC_KEY_LABELBYTES];
-	char peer[KDC_KEY_LABELBYTES];
+	char client[KDC_LABELBYTES];
+	char peer[KDC_LABELBYTES];
 	char addr[KDC_ADDRSTRBYTES];
 };
 
@@ -93,31 +75,29 @@ static int
 kdc_key_list(struct kdc_ctx *ctx)
 {
 	char hex[KDC_IDHEXBYTES], nb[KDC_TIMEBYTES], na[KDC_TIMEBYTES];
-	struct kdc_key_rows rows = { NULL, 0, 0 };
+	struct kdc_rows rows = { NULL, 0, 0 };
+	const struct kdc_key_row *v;
 	struct kdc_key_line l;
-	int wc = 6, wp = 4, ws = 7, wa = 11, rc = KDC_EXIT_FAIL;
+	int wc = 6, wp = 4, ws = 7, wa = 11;
 	int64_t now = kdc_now_ms();
 	size_t i;
 
 	/* Collect first, then look the names up: one statement at a time. */
 	if (store_key_foreach(ctx->st, kdc_key_collect, &rows))
-		goto out;
+		goto err;
+	v = rows.v;
 	for (i = 0; i < rows.n; i++) {
-		kdc_key_line(ctx, &l, &rows.v[i]);
-		if ((int)strlen(l.client) > wc)
-			wc = (int)strlen(l.client);
-		if ((int)strlen(l.peer) > wp)
-			wp = (int)strlen(l.peer);
-		if ((int)strlen(rows.v[i].service) > ws)
-			ws = (int)strlen(rows.v[i].service);
-		if ((int)strlen(l.addr) > wa)
-			wa = (int)strlen(l.addr);
+		kdc_key_line(ctx, &l, &v[i]);
+		kdc_width(&wc, l.client);
+		kdc_width(&wp, l.peer);
+		kdc_width(&ws, v[i].service);
+		kdc_width(&wa, l.addr);
 	}
 	printf("%-32s  %-*s  %-*s  %-*s  %-*s  %-20s  %-20s  %s\n", "KEY ID",
 	    wc, "CLIENT", wp, "PEER", ws, "SERVICE", wa, "CLIENT ADDR",
 	    "NOT BEFORE", "NOT AFTER", "STATE");
 	for (i = 0; i < rows.n; i++) {
-		const struct kdc_key_row *k = &rows.v[i];
+		const struct kdc_key_row *k = &v[i];
 
 		kdc_key_line(ctx, &l, k);
 		kdc_time_iso(nb, sizeof(nb), k->not_before_ms, false);
@@ -126,21 +106,18 @@ kdc_key_list(struct kdc_ctx *ctx)
 		    kdc_hex_id(hex, k->key_id), wc, l.client, wp, l.peer, ws,
 		    k->service, wa, l.addr, nb, na, kdc_key_state(k, now));
 	}
-	if (kdc_flush())
-		goto out;
+	return (kdc_list_done(&rows));
 
-	/* Success! */
-	rc = KDC_EXIT_OK;
-out:
+err:
 	free(rows.v);
-	return (rc);
+	return (KDC_EXIT_FAIL);
 }
 
 static int
 kdc_key_revoke(struct kdc_ctx *ctx)
 {
-	char hex[KDC_IDHEXBYTES], client[KDC_KEY_LABELBYTES];
-	char peer[KDC_KEY_LABELBYTES];
+	char hex[KDC_IDHEXBYTES], client[KDC_LABELBYTES];
+	char peer[KDC_LABELBYTES];
 	uint8_t id[STORE_IDBYTES];
 	struct store_key k;
 	int rc;

@@ -13,9 +13,6 @@
 
 #include "kdc_int.h"
 
-/* A label: a host name or a hex id. */
-#define KDC_POLICY_LABELBYTES (STORE_NAMEBYTES_MAX + 1)
-
 /* Check the SERVICE argument: a protocol service name or "*". */
 static int
 kdc_policy_service(struct kdc_ctx *ctx, const char *service)
@@ -39,6 +36,23 @@ kdc_policy_args(
 	    kdc_host_resolve(ctx, ctx->args[1], peer))
 		return (-1);
 	return (0);
+}
+
+/*
+ * Commit the change ${op} of the rule ${client} ${peer} ${service}, with its
+ * audit record.  Return 0 or -1 (reported).
+ */
+static int
+kdc_policy_commit(struct kdc_ctx *ctx, const char *op,
+    const struct store_host *client, const struct store_host *peer,
+    const char *service)
+{
+	char chex[KDC_IDHEXBYTES], phex[KDC_IDHEXBYTES];
+
+	return (kdc_commit(ctx, op,
+	    "client=%s client_id=%s peer=%s peer_id=%s service=%s",
+	    client->name, kdc_hex_id(chex, client->host_id), peer->name,
+	    kdc_hex_id(phex, peer->host_id), service));
 }
 
 /* Looking for one exact rule in store_policy_foreach. */
@@ -65,7 +79,6 @@ kdc_policy_match(
 static int
 kdc_policy_allow(struct kdc_ctx *ctx)
 {
-	char chex[KDC_IDHEXBYTES], phex[KDC_IDHEXBYTES];
 	struct store_host client, peer;
 	struct kdc_policy_find find;
 	const char *service = ctx->args[2];
@@ -90,10 +103,7 @@ kdc_policy_allow(struct kdc_ctx *ctx)
 			    ctx->cmd, client.name, peer.name, service);
 		return (KDC_EXIT_FAIL);
 	}
-	if (kdc_commit(ctx, "policy allow",
-	        "client=%s client_id=%s peer=%s peer_id=%s service=%s",
-	        client.name, kdc_hex_id(chex, client.host_id), peer.name,
-	        kdc_hex_id(phex, peer.host_id), service))
+	if (kdc_policy_commit(ctx, "policy allow", &client, &peer, service))
 		return (KDC_EXIT_FAIL);
 	printf("allowed: %s may get keys for %s, service %s\n", client.name,
 	    peer.name, service);
@@ -103,7 +113,6 @@ kdc_policy_allow(struct kdc_ctx *ctx)
 static int
 kdc_policy_deny(struct kdc_ctx *ctx)
 {
-	char chex[KDC_IDHEXBYTES], phex[KDC_IDHEXBYTES];
 	struct store_host client, peer;
 	const char *service = ctx->args[2];
 	int rc;
@@ -118,10 +127,7 @@ kdc_policy_deny(struct kdc_ctx *ctx)
 			    ctx->cmd, client.name, peer.name, service);
 		return (KDC_EXIT_FAIL);
 	}
-	if (kdc_commit(ctx, "policy deny",
-	        "client=%s client_id=%s peer=%s peer_id=%s service=%s",
-	        client.name, kdc_hex_id(chex, client.host_id), peer.name,
-	        kdc_hex_id(phex, peer.host_id), service))
+	if (kdc_policy_commit(ctx, "policy deny", &client, &peer, service))
 		return (KDC_EXIT_FAIL);
 	printf("denied: %s may no longer get keys for %s, service %s\n",
 	    client.name, peer.name, service);
@@ -134,29 +140,14 @@ struct kdc_policy_rule {
 	char service[STORE_SERVICEBYTES_MAX + 1];
 };
 
-struct kdc_policy_rows {
-	struct kdc_policy_rule *v;
-	size_t n, cap;
-};
-
 static int
 kdc_policy_collect(
     const uint8_t *client, const uint8_t *peer, const char *service, void *arg)
 {
-	struct kdc_policy_rows *rows = arg;
 	struct kdc_policy_rule *v;
-	size_t cap;
 
-	if (rows->n == rows->cap) {
-		cap = rows->cap == 0 ? 16 : rows->cap * 2;
-		if ((v = reallocarray(rows->v, cap, sizeof(*v))) == NULL) {
-			log_warn("kdc policy list");
-			return (-1);
-		}
-		rows->v = v;
-		rows->cap = cap;
-	}
-	v = &rows->v[rows->n++];
+	if ((v = kdc_rows_add(arg, sizeof(*v), "kdc policy list")) == NULL)
+		return (-1);
 	memcpy(v->client, client, STORE_IDBYTES);
 	memcpy(v->peer, peer, STORE_IDBYTES);
 	snprintf(v->service, sizeof(v->service), "%s", service);
@@ -166,37 +157,33 @@ kdc_policy_collect(
 static int
 kdc_policy_list(struct kdc_ctx *ctx)
 {
-	char client[KDC_POLICY_LABELBYTES], peer[KDC_POLICY_LABELBYTES];
-	struct kdc_policy_rows rows = { NULL, 0, 0 };
-	int wc = 6, wp = 4, rc = KDC_EXIT_FAIL;
+	char client[KDC_LABELBYTES], peer[KDC_LABELBYTES];
+	struct kdc_rows rows = { NULL, 0, 0 };
+	const struct kdc_policy_rule *v;
+	int wc = 6, wp = 4;
 	size_t i;
 
 	/* Collect first, then look the names up: one statement at a time. */
 	if (store_policy_foreach(ctx->st, kdc_policy_collect, &rows))
-		goto out;
+		goto err;
+	v = rows.v;
 	for (i = 0; i < rows.n; i++) {
-		kdc_host_label(ctx, client, sizeof(client), rows.v[i].client);
-		kdc_host_label(ctx, peer, sizeof(peer), rows.v[i].peer);
-		if ((int)strlen(client) > wc)
-			wc = (int)strlen(client);
-		if ((int)strlen(peer) > wp)
-			wp = (int)strlen(peer);
+		kdc_host_label(ctx, client, sizeof(client), v[i].client);
+		kdc_host_label(ctx, peer, sizeof(peer), v[i].peer);
+		kdc_width(&wc, client);
+		kdc_width(&wp, peer);
 	}
 	printf("%-*s  %-*s  %s\n", wc, "CLIENT", wp, "PEER", "SERVICE");
 	for (i = 0; i < rows.n; i++) {
-		kdc_host_label(ctx, client, sizeof(client), rows.v[i].client);
-		kdc_host_label(ctx, peer, sizeof(peer), rows.v[i].peer);
-		printf("%-*s  %-*s  %s\n", wc, client, wp, peer,
-		    rows.v[i].service);
+		kdc_host_label(ctx, client, sizeof(client), v[i].client);
+		kdc_host_label(ctx, peer, sizeof(peer), v[i].peer);
+		printf("%-*s  %-*s  %s\n", wc, client, wp, peer, v[i].service);
 	}
-	if (kdc_flush())
-		goto out;
+	return (kdc_list_done(&rows));
 
-	/* Success! */
-	rc = KDC_EXIT_OK;
-out:
+err:
 	free(rows.v);
-	return (rc);
+	return (KDC_EXIT_FAIL);
 }
 
 const struct kdc_cmd kdc_policy_cmds[] = {
