@@ -468,7 +468,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int w;
-	char opt[3];
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false;
 
@@ -493,24 +492,13 @@ main(int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
-		case ':':
-			log_warnx("option %s needs an argument (see "
-			          "cryptgate-gatewayd --help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
-		default:
-			log_warnx("unknown option %s (see cryptgate-gatewayd "
-			          "--help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
+		default: /* ':' or '?' */
+			return (opt_error(
+			    ch, argv, longopts, NULL, "cryptgate-gatewayd"));
 		}
 	}
-	if (optind != argc) {
-		log_warnx("unexpected argument '%s' (see cryptgate-gatewayd "
-		          "--help)",
-		    argv[optind]);
-		return (2);
-	}
+	if (optind != argc)
+		return (opt_extra(argv[optind], NULL, "cryptgate-gatewayd"));
 	log_init(1, verbose, LOG_DAEMON);
 	signal(SIGPIPE, SIG_IGN);
 	memset(ls, 0, sizeof(ls));

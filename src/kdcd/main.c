@@ -388,7 +388,6 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char opt[3];
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false;
 
@@ -412,24 +411,13 @@ main(int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
-		case ':':
-			log_warnx("option %s needs an argument (see "
-			          "cryptgate-kdcd --help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
-		default:
-			log_warnx(
-			    "unknown option %s (see cryptgate-kdcd --help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
+		default: /* ':' or '?' */
+			return (opt_error(
+			    ch, argv, longopts, NULL, "cryptgate-kdcd"));
 		}
 	}
-	if (optind != argc) {
-		log_warnx("unexpected argument '%s' (see cryptgate-kdcd "
-		          "--help)",
-		    argv[optind]);
-		return (2);
-	}
+	if (optind != argc)
+		return (opt_extra(argv[optind], NULL, "cryptgate-kdcd"));
 	log_init(1, verbose, LOG_DAEMON);
 	signal(SIGPIPE, SIG_IGN);
 

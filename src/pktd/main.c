@@ -271,7 +271,6 @@ main(int argc, char **argv)
 	};
 	struct pconf *pc;
 	unsigned int w;
-	char opt[3];
 	int ch, rc = 1, verbose = 0;
 	bool foreground = false, check = false, print = false, down = false;
 
@@ -303,24 +302,13 @@ main(int argc, char **argv)
 		case 'x':
 			down = true;
 			break;
-		case ':':
-			log_warnx("option %s needs an argument (see "
-			          "cryptgate-pktd --help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
-		default:
-			log_warnx(
-			    "unknown option %s (see cryptgate-pktd --help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
+		default: /* ':' or '?' */
+			return (opt_error(
+			    ch, argv, longopts, NULL, "cryptgate-pktd"));
 		}
 	}
-	if (optind != argc) {
-		log_warnx("unexpected argument '%s' (see cryptgate-pktd "
-		          "--help)",
-		    argv[optind]);
-		return (2);
-	}
+	if (optind != argc)
+		return (opt_extra(argv[optind], NULL, "cryptgate-pktd"));
 	if (print && down) {
 		log_warnx("-r and -x cannot be used together");
 		return (2);

@@ -277,7 +277,7 @@ gateway_main(int argc, char **argv)
 	};
 	const char *cfgpath = GATEWAY_DEFAULT_CONF, *what;
 	struct conf *conf = NULL;
-	char opt[3], why[384];
+	char why[384];
 	bool force = false, running = false;
 	int ch, rc = 1;
 
@@ -317,24 +317,14 @@ gateway_main(int argc, char **argv)
 		case 'h':
 			gateway_usage(stdout);
 			return (0);
-		case ':':
-			log_warnx("gateway down: option %s needs an argument "
-			          "(see cryptgate gateway --help)",
-			    opt_refused(argv + 1, longopts, opt));
-			return (2);
-		default:
-			log_warnx("gateway down: unknown option %s (see "
-			          "cryptgate gateway --help)",
-			    opt_refused(argv + 1, longopts, opt));
-			return (2);
+		default: /* ':' or '?' */
+			return (opt_error(ch, argv + 1, longopts,
+			    "gateway down", "cryptgate gateway"));
 		}
 	}
-	if (optind != argc - 1) {
-		log_warnx("gateway down: unexpected argument '%s' (see "
-		          "cryptgate gateway --help)",
-		    argv[1 + optind]);
-		return (2);
-	}
+	if (optind != argc - 1)
+		return (opt_extra(
+		    argv[1 + optind], "gateway down", "cryptgate gateway"));
 	if (geteuid() != 0) {
 		log_warnx("gateway down: needs root (iptables)");
 		return (1);

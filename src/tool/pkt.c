@@ -79,7 +79,7 @@ pkt_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfgpath = PKT_DEFAULT_CONF, *what;
-	char *args[6], opt[3];
+	char *args[6], cmd[16];
 	int ch;
 
 	if (argc < 2) {
@@ -103,6 +103,7 @@ pkt_main(int argc, char **argv)
 			    what);
 		return (2);
 	}
+	snprintf(cmd, sizeof(cmd), "pkt %s", what);
 	opterr = 0;
 	optind = 1;
 	while ((ch = getopt_long(argc - 1, argv + 1, ":f:h", longopts, NULL)) !=
@@ -114,25 +115,13 @@ pkt_main(int argc, char **argv)
 		case 'h':
 			pkt_usage(stdout);
 			return (0);
-		case ':':
-			log_warnx("pkt %s: option %s needs an argument (see "
-			          "cryptgate pkt --help)",
-			    what, opt_refused(argv + 1, longopts, opt));
-			return (2);
-		default:
-			log_warnx(
-			    "pkt %s: unknown option %s (see cryptgate pkt "
-			    "--help)",
-			    what, opt_refused(argv + 1, longopts, opt));
-			return (2);
+		default: /* ':' or '?' */
+			return (opt_error(
+			    ch, argv + 1, longopts, cmd, "cryptgate pkt"));
 		}
 	}
-	if (optind != argc - 1) {
-		log_warnx("pkt %s: unexpected argument '%s' (see cryptgate "
-		          "pkt --help)",
-		    what, argv[1 + optind]);
-		return (2);
-	}
+	if (optind != argc - 1)
+		return (opt_extra(argv[1 + optind], cmd, "cryptgate pkt"));
 	args[0] = PKTD_NAME;
 	args[1] = strcmp(what, "rules") == 0 ? "-r" : "-x";
 	args[2] = "-f";

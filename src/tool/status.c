@@ -276,7 +276,7 @@ status_main(int argc, char **argv)
 	};
 	const char *cfgpath = NULL, *sock = NULL;
 	struct conf *conf = NULL;
-	char *text, opt[3];
+	char *text;
 	int ch, rc = 1;
 	static const char *const pkt_kind[] = { "pkt", NULL };
 	bool raw = false, pkt = false;
@@ -297,24 +297,13 @@ status_main(int argc, char **argv)
 		case 'h':
 			status_usage(stdout);
 			return (0);
-		case ':':
-			log_warnx("status: option %s needs an argument (see "
-			          "cryptgate status --help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
-		default:
-			log_warnx("status: unknown option %s (see cryptgate "
-			          "status --help)",
-			    opt_refused(argv, longopts, opt));
-			return (2);
+		default: /* ':' or '?' */
+			return (opt_error(
+			    ch, argv, longopts, "status", "cryptgate status"));
 		}
 	}
-	if (optind != argc) {
-		log_warnx("status: unexpected argument '%s' (see cryptgate "
-		          "status --help)",
-		    argv[optind]);
-		return (2);
-	}
+	if (optind != argc)
+		return (opt_extra(argv[optind], "status", "cryptgate status"));
 	if (cfgpath != NULL && sock != NULL) {
 		log_warnx("status: -f and -s cannot be used together");
 		return (2);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cryptgate/log.h"
 #include "cryptgate/opt.h"
 
 /*
@@ -26,4 +27,30 @@ opt_refused(char **argv, const struct option *longopts, char buf[static 3])
 	}
 	snprintf(buf, 3, "-%c", optopt);
 	return (buf);
+}
+
+int
+opt_error(int ch, char **argv, const struct option *longopts, const char *cmd,
+    const char *help)
+{
+	char buf[3];
+	const char *what = opt_refused(argv, longopts, buf);
+
+	if (ch == ':')
+		log_warnx("%s%soption %s needs an argument (see %s --help)",
+		    cmd != NULL ? cmd : "", cmd != NULL ? ": " : "", what,
+		    help);
+	else
+		log_warnx("%s%sunknown option %s (see %s --help)",
+		    cmd != NULL ? cmd : "", cmd != NULL ? ": " : "", what,
+		    help);
+	return (2);
+}
+
+int
+opt_extra(const char *arg, const char *cmd, const char *help)
+{
+	log_warnx("%s%sunexpected argument '%s' (see %s --help)",
+	    cmd != NULL ? cmd : "", cmd != NULL ? ": " : "", arg, help);
+	return (2);
 }
