@@ -27,15 +27,7 @@ if ! make -q -C "$DOCEX_DIR/src" BUILD="$BUILD" all >/dev/null 2>&1; then
 fi
 
 # Every frame between the hosts, from the switch (all its bridge ports).
-CAP=$DOCEX_DIR/bridge.pcap
-ip netns exec "$DOCEX_SW" tcpdump -i any -n -U -s 0 -w "$CAP" \
-    >"$DOCEX_DIR/tcpdump.log" 2>&1 &
-TCPDUMP=$!
-cleanup_pid "$TCPDUMP"
-for _ in $(seq 1 50); do
-	grep -q 'listening on' "$DOCEX_DIR/tcpdump.log" 2>/dev/null && break
-	sleep 0.1
-done
+docex_capture_start
 
 docex_blocks
 
@@ -85,17 +77,8 @@ else
 fi
 
 # Positive control: a line sent in clear must show up in the capture.
-# shellcheck disable=SC2016 # expanded by the inner bash
-docex_exec alice bash -c 'echo "docex clear marker $1" |
-    socat -u - UDP:bob.example.net:9' docex "$$" >/dev/null 2>&1
-sleep 1
-kill -INT "$TCPDUMP" 2>/dev/null
-for _ in $(seq 1 50); do
-	kill -0 "$TCPDUMP" 2>/dev/null || break
-	sleep 0.1
-done
+docex_capture_stop alice bob.example.net "docex clear marker $$"
 dump=$DOCEX_DIR/bridge.txt
-tcpdump -r "$CAP" -n -A >"$dump" 2>/dev/null
 n17000=$(tcpdump -r "$CAP" -n 'tcp port 17000 and greater 100' 2>/dev/null | wc -l)
 if grep -q "docex clear marker $$" "$dump"; then
 	ok "the bridge capture shows a line sent in clear (control)"

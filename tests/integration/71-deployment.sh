@@ -24,16 +24,7 @@ if ! docex_setup "$DOC"; then
 	done_testing
 fi
 
-CAP=$DOCEX_DIR/bridge.pcap
-: >"$DOCEX_DIR/tcpdump.log"
-ip netns exec "$DOCEX_SW" tcpdump -i any -n -U -s 0 -w "$CAP" \
-    >"$DOCEX_DIR/tcpdump.log" 2>&1 &
-TCPDUMP=$!
-cleanup_pid "$TCPDUMP"
-for _ in $(seq 1 50); do
-	grep -q 'listening on' "$DOCEX_DIR/tcpdump.log" && break
-	sleep 0.1
-done
+docex_capture_start
 
 docex_blocks
 
@@ -67,17 +58,8 @@ else
 	fail "a line from alice crosses the gateways to bob's service and back"
 	diag "got: $got"
 fi
-# shellcheck disable=SC2016 # $1 is expanded by the inner bash
-docex_exec alice bash -c 'echo "deployment clear marker $1" |
-    socat -u - UDP:bob.example.net:9' x "$$" >/dev/null 2>&1
-sleep 1
-kill -INT "$TCPDUMP" 2>/dev/null
-for _ in $(seq 1 50); do
-	kill -0 "$TCPDUMP" 2>/dev/null || break
-	sleep 0.1
-done
+docex_capture_stop alice bob.example.net "deployment clear marker $$"
 dump=$DOCEX_DIR/bridge.txt
-tcpdump -r "$CAP" -n -A >"$dump" 2>/dev/null
 n7001=$(tcpdump -r "$CAP" -n 'tcp port 7001 and greater 100' 2>/dev/null | wc -l)
 if grep -q "deployment clear marker $$" "$dump"; then
 	ok "the bridge capture shows a line sent in clear (control)"

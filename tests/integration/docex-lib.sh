@@ -261,6 +261,37 @@ hostname "$name"
 mount -t sysfs sysfs /sys
 '
 
+# docex_capture_start: capture every frame on the bridge into
+# $DOCEX_DIR/bridge.pcap (sets CAP and TCPDUMP) until docex_capture_stop.
+docex_capture_start() {
+	CAP=$DOCEX_DIR/bridge.pcap
+	: >"$DOCEX_DIR/tcpdump.log"
+	ip netns exec "$DOCEX_SW" tcpdump -i any -n -U -s 0 -w "$CAP" \
+	    >"$DOCEX_DIR/tcpdump.log" 2>&1 &
+	TCPDUMP=$!
+	cleanup_pid "$TCPDUMP"
+	for _ in $(seq 1 50); do
+		grep -q 'listening on' "$DOCEX_DIR/tcpdump.log" && break
+		sleep 0.1
+	done
+}
+
+# docex_capture_stop FROM TO MARKER: as a positive control, FROM sends the
+# line MARKER in clear (UDP) to TO; then end the capture and write its
+# text to $DOCEX_DIR/bridge.txt (the caller checks MARKER is in it).
+docex_capture_stop() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	docex_exec "$1" bash -c 'echo "$2" | socat -u - "UDP:$1:9"' x \
+	    "$2" "$3" >/dev/null 2>&1
+	sleep 1
+	kill -INT "$TCPDUMP" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 "$TCPDUMP" 2>/dev/null || break
+		sleep 0.1
+	done
+	tcpdump -r "$CAP" -n -A >"$DOCEX_DIR/bridge.txt" 2>/dev/null
+}
+
 # docex_exec HOST CMD...: CMD on HOST (namespaces, cwd /root, the blocks'
 # environment); its exit status.
 docex_exec() {
