@@ -18,7 +18,7 @@ CC ?= cc
 BUILD ?= build
 SANITIZE ?=
 
-PKGS := libssl libcrypto inih sqlite3
+PKGS := libssl libcrypto inih sqlite3 libseccomp
 TEST_PKGS := cmocka libcjson
 
 V ?= 0

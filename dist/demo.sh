@@ -203,8 +203,9 @@ free_ports() {
 # listens on PORT (10 s).
 wait_listen() {
 	for _ in $(seq 1 100); do
-		ss -Hltnp "sport = :$3" 2>/dev/null | grep -q "pid=$2," &&
-		    return 0
+		# $2 or a child of it (the KDC's network process).
+		ss -Hltnp "sport = :$3" 2>/dev/null |
+		    grep -qE "pid=($2|$(pgrep -d'|' -P "$2"))," && return 0
 		kill -0 "$2" 2>/dev/null || fail "$1 (pid $2) exited at start" "$4"
 		sleep 0.1
 	done

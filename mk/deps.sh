@@ -5,13 +5,15 @@
 set -eu
 
 # Build: compiler, pkg-config and the libraries (see docs/STYLE.md, "Dependencies").
-BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev libnetfilter-queue-dev libmnl-dev"
+BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev libseccomp-dev libnetfilter-queue-dev libmnl-dev"
 # Tests: unit framework, JSON for the known-answer vectors, real peers.
 TEST_PKGS="libcmocka-dev libcjson-dev openssl sqlite3 iproute2 procps psmisc stunnel4 socat gnutls-bin iptables util-linux"
 # FTP through the gateways (tests/integration/54-55), packets (60-).
 TEST_PKGS="$TEST_PKGS vsftpd curl lftp tnftp iperf3 tcpdump ethtool"
 # Documentation (70-76: example hosts reach each other by ssh; man pages render; units verify).
 TEST_PKGS="$TEST_PKGS openssh-client openssh-server groff-base man-db systemd"
+# The KDC's confinement (45-kdc-privsep probes its processes with gdb).
+TEST_PKGS="$TEST_PKGS gdb passwd"
 # Fuzzing and lint (make fuzz, make lint, make format-check).
 TOOL_PKGS="clang libclang-rt-14-dev cppcheck clang-tidy clang-format git"
 

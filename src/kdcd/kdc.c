@@ -32,6 +32,7 @@
 #include "cryptgate/store.h"
 #include "cryptgate/wire.h"
 
+#include "ipc.h"
 #include "kdcd.h"
 
 /* Seconds a client should wait after RATE. */
@@ -371,9 +372,7 @@ process(struct kdc_ctx *ctx)
 {
 	struct kdcd *d = ctx->d;
 	struct kdc_job *job = ctx->job;
-	const uint8_t *hdr = job->req + WIRE_LENBYTES;
-	uint16_t err = WIRE_ERR_MALFORMED;
-	uint8_t suite;
+	const struct ipc_req *r = job->ipc;
 
 	job->resplen = 0;
 	job->close = false;
@@ -389,20 +388,23 @@ process(struct kdc_ctx *ctx)
 	memset(job->sender, 0, sizeof(job->sender));
 	atomic_fetch_add_explicit(&d->stats.requests, 1, memory_order_relaxed);
 
-	/* What an ERROR echoes, straight from the header bytes. */
-	job->type = hdr[WIRE_HDR_TYPE];
-	suite = hdr[WIRE_HDR_SUITE];
-	job->suite = wire_sealed_bytes(suite) != 0 ? suite : WIRE_SUITE_X25519;
-	memcpy(job->nonce, hdr + WIRE_HDR_NONCE, WIRE_NONCEBYTES);
+	/* What an ERROR echoes (type, suite, nonce) came with the message. */
 	if (wire_frame_hash(job->req_hash, job->req, job->reqlen)) {
 		kdc_fail(ctx, WIRE_ERR_INTERNAL, 1, "cannot hash");
 		return;
 	}
-
-	if (wire_msg_decode(&ctx->msg, job->req, job->reqlen, &err)) {
-		kdc_fail(ctx, err, 0, "undecodable frame");
+	if (r->decode_err != 0) {
+		kdc_fail(ctx, r->decode_err, 0, "undecodable frame");
 		return;
 	}
+	/* The network process decoded the frame; act on its decoding only
+	 * if it is exactly what the frame (and so its signature) says. */
+	if (ipc_req_match(r)) {
+		kdc_fail(ctx, WIRE_ERR_MALFORMED, 0,
+		    "the network process's decoding does not match the frame");
+		return;
+	}
+	memcpy(&ctx->msg, &r->msg, sizeof(ctx->msg));
 	ctx->decoded = true;
 	if (wire_type_is_response(ctx->msg.hdr.type)) {
 		kdc_fail(
@@ -481,7 +483,7 @@ route(struct kdcd *d, struct kdc_job *job)
 	    job->resp[WIRE_LENBYTES + WIRE_HDR_TYPE] != WIRE_ERROR)
 		atomic_fetch_add_explicit(
 		    &d->stats.by_type[job->type % 6], 1, memory_order_relaxed);
-	server_complete(d->srv, job);
+	keystore_complete(d, job);
 }
 
 static void *

@@ -1,25 +1,40 @@
 /*
  * kdcd.h: what the files of cryptgate-kdcd share.
  *
- * Threads and the path of one request (docs/man/cryptgate-kdcd.8):
+ * Processes (docs/man/cryptgate-kdcd.8, PRIVILEGES):
  *
- *   I/O thread (server.c, one evloop): accepts, reads one whole frame per
- *     connection, hands it to the workers as a struct kdc_job (the job is
- *     embedded in the connection; one request in flight per connection),
- *     and writes the answer when the job comes back (server_complete).
- *   workers (kdc.c, kdc_op.c; N threads): decode, freshness, signature,
- *     replay, authorization, the action, the answer (sealed, signed).  Jobs
- *     that change the database or need an audit record go to the writer;
- *     the others straight back to the I/O thread.
+ *   monitor (main.c): reads the configuration, binds the listening
+ *     sockets, starts the two others, forwards signals to them and stops
+ *     when they do.  It never holds a key.
+ *   keystore (keystore.c): loads the signing and master keys, opens the
+ *     database, then drops to an unprivileged user, becomes undumpable and
+ *     confines itself to the system calls it needs.  It never reads the
+ *     network: it gets each request as a message over a socket pair
+ *     (ipc.h), already decoded, and checks it (ipc_req_match).
+ *   network (net.c, server.c): the listening sockets and connections; it
+ *     reads frames, decodes them, sends them to the keystore and writes
+ *     the answers back.  It drops to an unprivileged user and its system
+ *     call filter refuses every file and socket it could open.
+ *
+ * Threads of the keystore and the path of one request:
+ *
+ *   main thread (keystore.c, one evloop): reads request messages from the
+ *     socket pair and hands them to the workers as struct kdc_job; the
+ *     answers go back as messages from whichever thread made them
+ *     (keystore_complete).
+ *   workers (kdc.c, kdc_op.c; N threads): the message's match with its
+ *     frame, freshness, signature, replay, authorization, the action, the
+ *     answer (sealed, signed).  Jobs that change the database or need an
+ *     audit record go to the writer; the others straight back.
  *   writer (writer.c, one thread, the only write connection): group
  *     commit: every queued job in one transaction, one fsync, then the
  *     answers are released.  A job whose write failed or whose answer
  *     depends on the write goes back to a worker (KDC_PHASE_FINISH) to get
  *     its (signed) answer.
  *
- * Queues (queue.c) link jobs through ->next: work (I/O and writer ->
- * workers), writer (workers -> writer), completions (workers and writer ->
- * I/O thread, plus an evloop wakeup).  No crypto runs under any lock.
+ * Queues (queue.c) link jobs through ->next: work (the main thread and
+ * the writer -> workers), writer (workers -> writer), and in the network
+ * process the connections' answers.  No crypto runs under any lock.
  */
 #ifndef CRYPTGATE_KDCD_H
 #define CRYPTGATE_KDCD_H
@@ -38,7 +53,7 @@
 #include "cryptgate/wire.h"
 
 /* Largest answer: REQUEST_RESP with an RSA-3072 sealed key is 664 bytes. */
-#define KDC_RESPBYTES_MAX 1024
+#define KDC_RESPBYTES_MAX 1024 /* = IPC_RESPBYTES_MAX */
 #define KDC_ACTORBYTES (2 * WIRE_IDBYTES + 1)
 #define KDC_DETAILBYTES 384
 /* ROTATE: how long the old host key stays valid. */
@@ -56,8 +71,10 @@
 #define KDC_SHUTDOWN_WAIT_MS 10000
 
 struct evloop;
+struct conf_section;
 struct keywrap_master;
 struct hostkey;
+struct net;
 struct replay;
 struct server;
 struct sign_pub;
@@ -93,9 +110,12 @@ enum kdc_wop {
 };
 
 /* One request, from its frame to its answer. */
+struct ipc_req;
 struct kdc_job {
 	struct kdc_job *next;
-	void *owner; /* server.c's connection */
+	void *owner; /* server.c's connection (network process) */
+	const struct ipc_req *ipc; /* the message (keystore) */
+	uint64_t id; /* the request's id (network process) */
 
 	/* Set by server.c; the frame stays valid until the job completes. */
 	const uint8_t *req;
@@ -182,9 +202,17 @@ struct kdcd {
 	uint64_t request_timeout_ms;
 	uint64_t idle_timeout_ms;
 
-	struct queue work; /* -> workers */
-	struct server *srv;
-	struct writer *wr;
+	bool daemonize; /* no -d: log to syslog once started */
+	pid_t monitor; /* the monitor's pid (children die with it) */
+	int verbose; /* -v */
+	const char *ks_user; /* [kdc] user: NULL if not set */
+	const char *net_user; /* the network process's user (if root) */
+
+	struct queue work; /* -> workers (keystore) */
+	bool work_ready; /* work is initialised */
+	struct server *srv; /* network process */
+	struct net *net; /* network process */
+	struct writer *wr; /* keystore */
 	struct kdc_stats stats;
 };
 
@@ -206,18 +234,49 @@ void queue_kick(struct queue *q);
 /* queue_close(q): waiters return once the queue is empty. */
 void queue_close(struct queue *q);
 
-/* server.c: the I/O thread. */
+/* server.c: the network process's connections. */
 struct server *server_new(
     struct kdcd *d, struct evloop *el, const int *lfds, size_t nlfds);
 void server_free(struct server *srv);
-/* server_complete(srv, job): the answer of ${job} is ready (any thread). */
-void server_complete(struct server *srv, struct kdc_job *job);
+/* server_answer(srv, id, resp, resplen, close): the keystore's answer to
+ * the request ${id} (ignored if no connection waits for it: a late or
+ * stray answer). */
+void server_answer(struct server *srv, uint64_t id, const uint8_t *resp,
+    size_t resplen, bool close);
 /* server_shutdown(srv): stop accepting, close idle connections, and
  * break the loop once in-flight requests are answered (or after
  * KDC_SHUTDOWN_WAIT_MS).  Loop thread only. */
 void server_shutdown(struct server *srv);
 /* server_inflight(srv): requests not answered yet. */
 size_t server_inflight(const struct server *srv);
+
+/* kdc_die_with_monitor(d, sig): have ${sig} sent to this child process
+ * when the monitor dies (again after a change of user, which clears it);
+ * 0, or -1 if the monitor is already gone (logged). */
+int kdc_die_with_monitor(const struct kdcd *d, int sig);
+
+/* net.c: the network process. */
+/* net_main(d, lfds, nlfds, fd): serve the listening sockets ${lfds} until
+ * SIGTERM, with the keystore at the other end of the socket pair ${fd};
+ * the exit status. */
+int net_main(struct kdcd *d, int *lfds, size_t nlfds, int fd);
+/* net_submit(n, job, id): send ${job}'s frame to the keystore as request
+ * ${id} (queued while the pair is full). */
+void net_submit(struct net *n, struct kdc_job *job, uint64_t id);
+
+/* keystore.c: the keystore process. */
+/* keystore_check(d, sec): load the keys and check that the master key
+ * opens the database's keys (cryptgate-kdcd -n); 0 or -1 (logged). */
+int keystore_check(struct kdcd *d, const struct conf_section *sec);
+/* keystore_main(d, sec, replay, fd, readyfd): load the keys, open the
+ * database, start the threads, confine the process, write one byte to
+ * ${readyfd}, then serve the requests coming over the socket pair ${fd}
+ * until it closes; the exit status. */
+int keystore_main(struct kdcd *d, const struct conf_section *sec, size_t replay,
+    int fd, int readyfd);
+/* keystore_complete(d, job): ${job}'s answer is ready (any thread): send
+ * it and free the job. */
+void keystore_complete(struct kdcd *d, struct kdc_job *job);
 
 /* kdc.c: the workers. */
 int kdc_start(struct kdcd *d);

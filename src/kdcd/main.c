@@ -1,12 +1,18 @@
 /*
  * main.c: cryptgate-kdcd, the key distribution center: options, the
- * configuration, keys and database, signals, daemonizing, and the threads'
- * start and orderly stop (see kdcd.h and cryptgate-kdcd(8)).
+ * configuration, the listening sockets, daemonizing, and the monitor that
+ * starts the keystore and the network process and supervises them (see
+ * kdcd.h and cryptgate-kdcd(8)).
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,15 +25,11 @@
 #include <unistd.h>
 
 #include "cryptgate/conf.h"
-#include "cryptgate/evloop.h"
-#include "cryptgate/hostkey.h"
-#include "cryptgate/keywrap.h"
 #include "cryptgate/log.h"
 #include "cryptgate/opt.h"
-#include "cryptgate/replay.h"
-#include "cryptgate/secret.h"
+#include "cryptgate/priv.h"
+#include "cryptgate/sandbox.h"
 #include "cryptgate/sock.h"
-#include "cryptgate/store.h"
 
 #include "kdcd.h"
 
@@ -36,14 +38,6 @@
 
 /* Descriptors beyond connections: listeners, database files, logs. */
 #define SPARE_FDS 64
-
-struct sigctx {
-	struct evloop *el;
-	struct kdcd *d;
-	struct evloop_io io;
-	int fd;
-	bool stopping;
-};
 
 static void
 usage(FILE *f)
@@ -87,68 +81,10 @@ settings(struct kdcd *d, const struct conf_section *sec)
 	if ((w = conf_get_int(sec, "workers")) == 0)
 		w = sysconf(_SC_NPROCESSORS_ONLN);
 	d->nworkers = w < 1 ? 1 : (unsigned int)w;
-}
-
-/* Load the signing key and the master key; 0 or -1 (logged). */
-static int
-load_keys(struct kdcd *d, const struct conf_section *sec)
-{
-	struct hostpub pub;
-
-	if ((d->hk = hostkey_load(conf_get_str(sec, "signing_key"))) == NULL)
-		return (-1);
-	hostkey_public(d->hk, &pub);
-	memcpy(d->kdc_id, pub.host_id, WIRE_IDBYTES);
-	if ((d->master = keywrap_master_load(
-	         conf_get_str(sec, "master_key"))) == NULL)
-		return (-1);
-	return (0);
-}
-
-struct master_check {
-	const struct kdcd *d;
-	bool seen; /* a stored key was tried */
-	bool opened; /* and the master key opened it */
-	char key_id[2 * STORE_IDBYTES + 1];
-};
-
-static int
-master_check_one(const struct store_key *k, void *arg)
-{
-	struct master_check *mc = arg;
-	uint8_t key[WIRE_SESSIONKEYBYTES];
-	size_t keylen;
-
-	mc->seen = true;
-	kdc_hex(mc->key_id, k->key_id, sizeof(k->key_id));
-	mc->opened =
-	    keywrap_unwrap(key, sizeof(key), &keylen, k->wrapped, k->wrappedlen,
-	        k->key_id, sizeof(k->key_id), mc->d->master) == 0 &&
-	    keylen == sizeof(key);
-	secret_wipe(key, sizeof(key));
-	return (1); /* one is enough */
-}
-
-/*
- * The master key must open the keys already stored: a wrong master_key
- * file would otherwise show only later, as INTERNAL answers to RETRIEVE.
- * 0 (it does, or nothing is stored yet) or -1 (logged).
- */
-static int
-check_master(const struct kdcd *d, struct store *st)
-{
-	struct master_check mc = { .d = d };
-
-	if (store_key_foreach(st, master_check_one, &mc) == -1 && !mc.seen)
-		return (-1); /* the database said why */
-	if (mc.seen && !mc.opened) {
-		log_warnx("%s: master_key does not open the stored session "
-		          "keys (tried key %s): wrong master key file for "
-		          "this database?",
-		    d->confpath, mc.key_id);
-		return (-1);
-	}
-	return (0);
+	d->ks_user = conf_get_str(sec, "user");
+	/* Another user than the keystore's: the network process cannot
+	 * signal it or read its files. */
+	d->net_user = "nobody";
 }
 
 /* Make room for max_connections descriptors. */
@@ -168,80 +104,6 @@ raise_nofile(const struct kdcd *d)
 		log_warnx("max_connections %zu exceeds the descriptor limit "
 		          "(%llu): connections beyond it will be refused",
 		    d->max_conns, (unsigned long long)rl.rlim_cur);
-}
-
-static int
-replay_load_cb(
-    const uint8_t *sender, const uint8_t *nonce, int64_t expires, void *arg)
-{
-	struct kdcd *d = arg;
-	int64_t now = kdc_now_ms();
-
-	switch (replay_check(d->replay, sender, nonce,
-	    (uint64_t)(expires - d->replay_window_ms), (uint64_t)now)) {
-	case REPLAY_FULL:
-		log_warnx("replay cache full while loading persisted nonces");
-		return (-1);
-	default:
-		return (0);
-	}
-}
-
-static void
-log_stats(struct kdcd *d)
-{
-	struct kdc_stats *s = &d->stats;
-	uint64_t b = atomic_load(&s->batches), n = atomic_load(&s->batched);
-
-	log_info("served %llu requests (REQUEST %llu, RETRIEVE %llu, ENROLL "
-	         "%llu, REVOKE %llu, ROTATE %llu, errors %llu); %llu "
-	         "connections (%llu refused, %llu timed out); %llu commits, "
-	         "%.1f requests each on average, at most %llu",
-	    (unsigned long long)atomic_load(&s->requests),
-	    (unsigned long long)atomic_load(&s->by_type[WIRE_REQUEST]),
-	    (unsigned long long)atomic_load(&s->by_type[WIRE_RETRIEVE]),
-	    (unsigned long long)atomic_load(&s->by_type[WIRE_ENROLL]),
-	    (unsigned long long)atomic_load(&s->by_type[WIRE_REVOKE]),
-	    (unsigned long long)atomic_load(&s->by_type[WIRE_ROTATE]),
-	    (unsigned long long)atomic_load(&s->errors),
-	    (unsigned long long)atomic_load(&s->accepted),
-	    (unsigned long long)atomic_load(&s->refused),
-	    (unsigned long long)atomic_load(&s->timeouts),
-	    (unsigned long long)b, b > 0 ? (double)n / (double)b : 0.0,
-	    (unsigned long long)atomic_load(&s->batch_max));
-}
-
-static void
-signal_cb(struct evloop_io *io, unsigned int revents, void *arg)
-{
-	struct sigctx *sc = arg;
-	struct signalfd_siginfo si;
-
-	(void)io;
-	(void)revents;
-	while (read(sc->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGHUP:
-			log_info("SIGHUP: %s",
-			    sc->d->audit_log != NULL
-			        ? "reopening the audit log"
-			        : "nothing to reopen (no audit_log)");
-			writer_reopen(sc->d->wr);
-			break;
-		case SIGTERM:
-		case SIGINT:
-			if (sc->stopping)
-				break;
-			sc->stopping = true;
-			log_info("%s: stopping (%zu requests in progress)",
-			    si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT",
-			    server_inflight(sc->d->srv));
-			server_shutdown(sc->d->srv);
-			break;
-		default:
-			break;
-		}
-	}
 }
 
 /* Bind every [kdc] listen address; 0 or -1 (logged). */
@@ -271,107 +133,275 @@ err0:
 	return (-1);
 }
 
-/* Run the daemon until SIGTERM; the exit status. */
+/* --- the monitor -------------------------------------------------------- */
+
+/*
+ * Detach (with no -d): fork; the parent waits until the child says it is
+ * ready (daemon_ready) and exits 0, or exits 1 if the child ends first.
+ * The child starts a new session.  Return the pipe to report readiness
+ * on, or -1 (logged; in the parent only).
+ */
 static int
-run(struct kdcd *d, size_t replay_entries, int *lfds, size_t nlfds)
+daemon_start(void)
 {
-	struct sigctx sc;
-	struct evloop *el = NULL;
-	struct store *wst;
+	int p[2];
+	pid_t pid;
+	char b;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		log_warn("daemon");
+		return (-1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while ((n = read(p[0], &b, 1)) == -1 && errno == EINTR)
+			;
+		_exit(n == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1) {
+		log_warn("setsid");
+		_exit(1);
+	}
+	return (p[1]);
+}
+
+/* Tell the waiting parent, detach from the terminal; 0 or -1 (logged). */
+static int
+daemon_ready(int statusfd)
+{
+	int fd;
+
+	if (chdir("/") == -1 ||
+	    (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		log_warn("daemon");
+		return (-1);
+	}
+	(void)dup2(fd, 0);
+	(void)dup2(fd, 1);
+	(void)dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	if (write(statusfd, "r", 1) != 1) {
+		log_warn("daemon");
+		return (-1);
+	}
+	close(statusfd);
+	return (0);
+}
+
+/* The monitor's own system calls: waiting for signals and children,
+ * signalling them, and logging. */
+static const char *const mon_allow[] = { "rt_sigtimedwait", "wait4", "waitid",
+	"kill", "close", "clock_gettime", "gettimeofday", "sendto", "connect",
+	"socket", "brk", "mmap", "munmap", "rt_sigprocmask", "restart_syscall",
+	"futex", "newfstatat", "fstat", NULL };
+static const char *const mon_deny[] = { "open", "openat", "execve", "execveat",
+	"ptrace", "ioctl", NULL };
+
+struct child {
+	const char *what; /* "keystore", "network process" */
+	pid_t pid; /* 0 once reaped */
+	bool failed; /* exited non-zero or killed */
+};
+
+/*
+ * Start a child that runs ${fn}: it dies with the monitor (the network
+ * process at once, the keystore through SIGTERM, after its answers).
+ * Return its pid, or -1 (logged).
+ */
+int
+kdc_die_with_monitor(const struct kdcd *d, int sig)
+{
+	if (prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == -1) {
+		log_warn("prctl PR_SET_PDEATHSIG");
+		return (-1);
+	}
+	if (getppid() != d->monitor) {
+		log_warnx("the monitor is gone");
+		return (-1);
+	}
+	return (0);
+}
+
+static pid_t
+child_start(
+    const struct kdcd *d, struct child *c, const char *what, int deathsig)
+{
+	pid_t pid;
+
+	c->what = what;
+	c->failed = false;
+	if ((pid = fork()) == -1) {
+		log_warn("fork (%s)", what);
+		return (-1);
+	}
+	if (pid == 0) {
+		if (kdc_die_with_monitor(d, deathsig))
+			_exit(1);
+		return (0);
+	}
+	c->pid = pid;
+	return (pid);
+}
+
+/* Reap the children that ended; log how. */
+static void
+reap(struct child *cs, size_t n)
+{
+	pid_t pid;
+	int st;
+	size_t i;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < n; i++) {
+			if (cs[i].pid != pid)
+				continue;
+			cs[i].pid = 0;
+			if (WIFSIGNALED(st)) {
+				cs[i].failed = true;
+				log_warnx("the %s (pid %d) was killed by "
+				          "signal %d (%s)",
+				    cs[i].what, (int)pid, WTERMSIG(st),
+				    strsignal(WTERMSIG(st)));
+			} else if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+				cs[i].failed = true;
+				log_warnx("the %s (pid %d) exited with status "
+				          "%d",
+				    cs[i].what, (int)pid, WEXITSTATUS(st));
+			}
+		}
+	}
+}
+
+/*
+ * Fork the keystore, wait until it is ready, fork the network process,
+ * and supervise them until both are gone: SIGTERM and SIGINT go to the
+ * network process (it answers what is in progress, then closes the pair,
+ * and the keystore follows), SIGHUP to the keystore.  If either fails, the
+ * other is told to stop.  ${statusfd}: the daemonizing parent's pipe (-1
+ * with -d).  The exit status.
+ */
+static int
+monitor(struct kdcd *d, const struct conf_section *sec, int *lfds, size_t nlfds,
+    int statusfd)
+{
+	const struct sandbox_policy pol = {
+		.allow = mon_allow, .deny = mon_deny, .socket_domain = AF_UNIX
+	};
+	struct child cs[2];
+	struct child *ks = &cs[0], *net = &cs[1];
+	int sp[2] = { -1, -1 }, rp[2] = { -1, -1 };
+	siginfo_t si;
 	sigset_t mask;
-	int rc = 1;
+	size_t i;
+	char b;
+	pid_t pid;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.fd = -1;
-	d->start_ms = kdc_now_ms();
-	if ((d->replay = replay_new(replay_entries, (uint64_t)d->skew_ms)) ==
-	    NULL)
-		goto out0;
-	if ((wst = store_open(d->dbpath, STORE_DURABLE | STORE_NOCHECKPOINT)) ==
-	    NULL)
-		goto out0;
-	if (store_replay_foreach(wst, d->start_ms, replay_load_cb, d)) {
-		store_close(wst);
-		goto out0;
-	}
-	if (queue_init(&d->work)) {
-		store_close(wst);
-		goto out0;
-	}
-	if ((el = evloop_new()) == NULL) {
-		store_close(wst);
-		goto out1;
-	}
-	if ((d->srv = server_new(d, el, lfds, nlfds)) == NULL) {
-		store_close(wst);
-		goto out2;
-	}
-	nlfds = 0; /* the server owns them now */
-
-	/* Signals go to the loop through a signalfd; every thread started
-	 * below inherits the mask. */
+	memset(cs, 0, sizeof(cs));
+	d->monitor = getpid();
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	if ((errno = pthread_sigmask(SIG_BLOCK, &mask, NULL)) != 0 ||
-	    (sc.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
-		log_warn("signalfd");
-		store_close(wst);
-		goto out3;
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    pipe2(rp, O_CLOEXEC) == -1) {
+		log_warn("monitor");
+		goto fail;
 	}
-	sc.el = el;
-	sc.d = d;
-	evloop_io_init(&sc.io, sc.fd, signal_cb, &sc);
-	if (evloop_io_start(el, &sc.io, EVLOOP_IN)) {
-		store_close(wst);
-		goto out3;
+	if ((pid = child_start(d, ks, "keystore", SIGTERM)) == -1)
+		goto fail;
+	if (pid == 0) {
+		for (i = 0; i < nlfds; i++)
+			close(lfds[i]);
+		close(sp[1]);
+		close(rp[0]);
+		if (statusfd != -1)
+			close(statusfd);
+		exit(keystore_main(d, sec,
+		    (size_t)conf_get_int(sec, "replay_cache_entries"), sp[0],
+		    rp[1]));
 	}
-	if ((d->wr = writer_start(d, wst)) == NULL) {
-		store_close(wst);
-		goto out3;
+	close(sp[0]);
+	sp[0] = -1;
+	close(rp[1]);
+	rp[1] = -1;
+	/* The keystore loads the keys and the database: wait for it. */
+	while (read(rp[0], &b, 1) == -1 && errno == EINTR)
+		;
+	close(rp[0]);
+	rp[0] = -1;
+	reap(cs, 2);
+	if (ks->pid == 0 || ks->failed) {
+		log_warnx("the keystore did not start");
+		goto fail;
 	}
-	if (kdc_start(d))
-		goto out4;
+	if ((pid = child_start(d, net, "network process", SIGKILL)) == -1)
+		goto fail;
+	if (pid == 0) {
+		if (statusfd != -1) {
+			close(statusfd);
+			log_init(0, d->verbose, LOG_DAEMON);
+		}
+		/* Its end never holds a key; _exit: nothing to flush. */
+		_exit(net_main(d, lfds, nlfds, sp[1]));
+	}
+	for (i = 0; i < nlfds; i++)
+		close(lfds[i]);
+	nlfds = 0;
+	close(sp[1]);
+	sp[1] = -1;
+	if (statusfd != -1) {
+		log_init(0, d->verbose, LOG_DAEMON);
+		if (daemon_ready(statusfd))
+			goto fail;
+	}
+	if (priv_drop_caps((uint64_t)1 << CAP_KILL) || sandbox_apply(&pol))
+		goto fail;
 
-	log_info("ready: %u workers, database %s, KDC name %s", d->nworkers,
-	    d->dbpath, d->name);
-	if (evloop_run(el))
-		goto out5;
-	if (server_inflight(d->srv) > 0) {
-		/* A worker or the writer is stuck (a locked database?):
-		 * leave without waiting; SQLite's journal keeps the file
-		 * consistent, as after a crash. */
-		log_warnx("exiting with %zu requests unanswered",
-		    server_inflight(d->srv));
-		log_stats(d);
-		_exit(0);
+	while (ks->pid != 0 || net->pid != 0) {
+		if (sigwaitinfo(&mask, &si) == -1)
+			continue;
+		switch (si.si_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (net->pid != 0)
+				(void)kill(net->pid, SIGTERM);
+			break;
+		case SIGHUP:
+			if (ks->pid != 0)
+				(void)kill(ks->pid, SIGHUP);
+			break;
+		default: /* SIGCHLD */
+			reap(cs, 2);
+			/* Without its keystore the network process
+			 * cannot answer; it sees the pair close too. */
+			if (ks->pid == 0 && net->pid != 0)
+				(void)kill(net->pid, SIGTERM);
+			break;
+		}
 	}
-	rc = 0;
+	return (ks->failed || net->failed ? 1 : 0);
 
-out5:
-	kdc_stop(d);
-out4:
-	writer_stop(d->wr);
-	d->wr = NULL;
-out3:
-	evloop_io_stop(el, &sc.io);
-	if (sc.fd != -1)
-		close(sc.fd);
-	server_free(d->srv);
-	d->srv = NULL;
-out2:
-	evloop_free(el);
-out1:
-	queue_fini(&d->work);
-out0:
+fail:
+	for (i = 0; i < 2; i++) {
+		if (cs[i].pid != 0)
+			(void)kill(cs[i].pid, SIGKILL);
+	}
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	for (i = 0; i < 2; i++) {
+		if (sp[i] != -1)
+			close(sp[i]);
+		if (rp[i] != -1)
+			close(rp[i]);
+	}
 	while (nlfds-- > 0)
 		close(lfds[nlfds]);
-	replay_free(d->replay);
-	d->replay = NULL;
-	log_stats(d);
-	log_info("exiting");
-	return (rc);
+	return (1);
 }
 
 int
@@ -380,7 +410,6 @@ main(int argc, char **argv)
 	const char *path = DEFAULT_CONF;
 	const struct conf_section *sec;
 	struct conf *conf = NULL;
-	struct store *st;
 	struct kdcd d;
 	int lfds[MAX_LISTEN];
 	size_t nlfds = 0;
@@ -388,7 +417,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch, rc = 1, verbose = 0;
+	int ch, rc = 1, verbose = 0, statusfd = -1;
 	bool foreground = false, check = false;
 
 	log_procinit("cryptgate-kdcd");
@@ -428,20 +457,12 @@ main(int argc, char **argv)
 		goto out;
 	sec = conf_section(conf, "kdc", NULL);
 	settings(&d, sec);
-	if (load_keys(&d, sec))
-		goto out;
-	/* The database must exist (cryptgate kdc init) and open. */
-	if ((st = store_open(d.dbpath, STORE_READONLY)) == NULL)
-		goto out;
-	if (check_master(&d, st)) {
-		store_close(st);
-		goto out;
-	}
-	store_close(st);
 	if (d.legacy_retrieve)
 		log_warnx("legacy_retrieve_by_address is not supported: "
 		          "RETRIEVE without a key id is refused");
 	if (check) {
+		if (keystore_check(&d, sec))
+			goto out;
 		printf("%s: configuration OK\n", path);
 		rc = 0;
 		goto out;
@@ -450,22 +471,18 @@ main(int argc, char **argv)
 	raise_nofile(&d);
 	if (listen_all(sec, lfds, &nlfds))
 		goto out;
-	if (!foreground) {
-		if (daemon(0, 0) == -1) {
-			log_warn("daemon");
-			goto out;
-		}
-		log_init(0, verbose, LOG_DAEMON);
-	}
-	rc = run(
-	    &d, (size_t)conf_get_int(sec, "replay_cache_entries"), lfds, nlfds);
+	if (!foreground && (statusfd = daemon_start()) == -1)
+		goto out;
+	d.daemonize = !foreground;
+	d.verbose = verbose;
+	rc = monitor(&d, sec, lfds, nlfds, statusfd);
 	nlfds = 0;
+	if (rc != 0 && statusfd != -1)
+		log_warnx("not started");
 
 out:
 	while (nlfds-- > 0)
 		close(lfds[nlfds]);
-	keywrap_master_free(d.master);
-	hostkey_free(d.hk);
 	conf_free(conf);
 	return (rc);
 }

@@ -1,6 +1,6 @@
 /*
- * server.c: the KDC's I/O thread: listening sockets, connections, frame
- * reading with deadlines, and answers (see kdcd.h for the threads).
+ * server.c: the network process's connections: listening sockets, frame
+ * reading with deadlines, and answers (see kdcd.h for the processes).
  *
  * A connection is READING (waiting for one whole frame), BUSY (its frame
  * is with the workers; nothing is read meanwhile, so pipelined bytes wait
@@ -66,6 +66,8 @@ struct conn {
 	size_t framelen; /* 0 until the length prefix is in */
 	size_t woff; /* WRITING: bytes of the answer sent */
 	char name[SOCK_ADDRSTRLEN];
+	uint32_t slot; /* in srv->slots */
+	uint64_t id; /* BUSY: the request's id (slot, and a serial above) */
 	struct kdc_job job;
 };
 
@@ -84,7 +86,10 @@ struct server {
 	bool stopping;
 	struct evloop_timer pause_timer;
 	struct evloop_timer stop_timer;
-	struct queue done; /* answered jobs, from the other threads */
+	struct conn **slots; /* max_conns: a connection by its slot */
+	uint32_t *free_slots; /* a stack of the free ones */
+	size_t nfree;
+	uint64_t serial; /* of the last request sent */
 	struct conn *conns;
 	size_t nconns;
 	size_t inflight; /* BUSY connections */
@@ -110,6 +115,8 @@ conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	srv->slots[c->slot] = NULL;
+	srv->free_slots[srv->nfree++] = c->slot;
 	free(c->buf);
 	free(c);
 	if (srv->stopping && srv->nconns == 0)
@@ -163,7 +170,8 @@ conn_dispatch(struct conn *c)
 	j->owner = c;
 	j->req = c->buf;
 	j->reqlen = c->framelen;
-	kdc_submit(srv->d, j);
+	c->id = (++srv->serial << 32) | c->slot;
+	net_submit(srv->d->net, j, c->id);
 }
 
 /*
@@ -367,27 +375,26 @@ conn_complete(struct conn *c)
 	conn_write(c);
 }
 
-/* The wakeup callback: answer every completed job. */
-static void
-server_wakeup(void *arg)
+void
+server_answer(struct server *srv, uint64_t id, const uint8_t *resp,
+    size_t resplen, bool close)
 {
-	struct server *srv = arg;
-	struct kdc_job *j, *next;
+	uint32_t slot = (uint32_t)(id & 0xffffffffu);
+	struct conn *c;
 
-	for (j = queue_take_all(&srv->done); j != NULL; j = next) {
-		next = j->next;
-		j->next = NULL;
-		conn_complete(j->owner);
+	if (slot >= srv->d->max_conns || (c = srv->slots[slot]) == NULL ||
+	    c->state != C_BUSY || c->id != id) {
+		log_warnx("an answer for no request (id %016llx): ignored",
+		    (unsigned long long)id);
+		return;
 	}
+	c->id = 0;
+	c->job.close = close;
+	c->job.resplen = resplen;
+	memcpy(c->job.resp, resp, resplen);
+	conn_complete(c);
 	if (srv->stopping && srv->nconns == 0)
 		evloop_break(srv->el);
-}
-
-void
-server_complete(struct server *srv, struct kdc_job *job)
-{
-	queue_push(&srv->done, job);
-	evloop_wakeup(srv->el);
 }
 
 /* --- accepting ---------------------------------------------------------- */
@@ -432,6 +439,8 @@ conn_new(struct server *srv, int fd, const struct sockaddr_storage *ss,
 	}
 	c->srv = srv;
 	c->fd = fd;
+	c->slot = srv->free_slots[--srv->nfree];
+	srv->slots[c->slot] = c;
 	c->cap = RBUF_INIT;
 	c->state = C_READING;
 	memcpy(&c->job.src, ss, sizeof(*ss));
@@ -488,7 +497,7 @@ listener_event(struct evloop_io *io, unsigned int revents, void *arg)
 			}
 			return;
 		}
-		if (srv->nconns >= srv->d->max_conns) {
+		if (srv->nfree == 0) { /* max_conns connections */
 			atomic_fetch_add_explicit(
 			    &srv->d->stats.refused, 1, memory_order_relaxed);
 			log_ratelimited(&srv->rl, LOG_WARNING,
@@ -521,11 +530,23 @@ server_new(struct kdcd *d, struct evloop *el, const int *lfds, size_t nlfds)
 	srv->d = d;
 	srv->el = el;
 	srv->nls = nlfds;
-	if (queue_init(&srv->done))
+	/* An array of pointers to connections, one per slot. */
+	srv->slots = calloc(d->max_conns,
+	    // NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, wanted
+	    sizeof(struct conn *));
+	if (srv->slots == NULL ||
+	    (srv->free_slots = calloc(d->max_conns, sizeof(uint32_t))) ==
+	        NULL) {
+		log_warn("server_new");
 		goto err1;
+	}
+	while (srv->nfree < d->max_conns) {
+		srv->free_slots[srv->nfree] =
+		    (uint32_t)(d->max_conns - 1 - srv->nfree);
+		srv->nfree++;
+	}
 	evloop_timer_init(&srv->pause_timer, pause_expired, srv);
 	evloop_timer_init(&srv->stop_timer, NULL, NULL);
-	evloop_wakeup_set(el, server_wakeup, srv);
 	for (i = 0; i < nlfds; i++) {
 		srv->ls[i].srv = srv;
 		srv->ls[i].fd = lfds[i];
@@ -541,9 +562,9 @@ server_new(struct kdcd *d, struct evloop *el, const int *lfds, size_t nlfds)
 err2:
 	while (i-- > 0)
 		evloop_io_stop(el, &srv->ls[i].io);
-	evloop_wakeup_set(el, NULL, NULL);
-	queue_fini(&srv->done);
 err1:
+	free(srv->free_slots);
+	free(srv->slots);
 	free(srv->ls);
 	free(srv);
 err0:
@@ -607,9 +628,7 @@ server_free(struct server *srv)
 
 	if (srv == NULL)
 		return;
-	/* Called once no thread holds a job: collect late answers, then
-	 * close whatever is left. */
-	(void)queue_take_all(&srv->done);
+	/* Close whatever is left (the keystore is gone or done). */
 	srv->stopping = false;
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
@@ -623,8 +642,8 @@ server_free(struct server *srv)
 	}
 	evloop_timer_stop(srv->el, &srv->pause_timer);
 	evloop_timer_stop(srv->el, &srv->stop_timer);
-	evloop_wakeup_set(srv->el, NULL, NULL);
-	queue_fini(&srv->done);
+	free(srv->free_slots);
+	free(srv->slots);
 	free(srv->ls);
 	free(srv);
 }

@@ -273,7 +273,7 @@ release(struct writer *w, struct kdc_job *batch)
 				atomic_fetch_add_explicit(
 				    &d->stats.by_type[j->type % 6], 1,
 				    memory_order_relaxed);
-			server_complete(d->srv, j);
+			keystore_complete(d, j);
 		}
 	}
 }

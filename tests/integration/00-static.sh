@@ -27,6 +27,8 @@ bad=$(grep -rlE --include='*.[ch]' '#include <ini.h>' src tests fuzz include 2>/
 if [ -z "$bad" ]; then ok "only src/lib/conf includes inih"; else fail "inih included outside src/lib/conf: $bad"; fi
 bad=$(grep -rlE --include='*.[ch]' '#include <sqlite3.h>' src tests fuzz include bench 2>/dev/null | grep -v '^src/lib/store/' || true)
 if [ -z "$bad" ]; then ok "only src/lib/store includes sqlite3"; else fail "sqlite3 included outside src/lib/store: $bad"; fi
+bad=$(grep -rlE --include='*.[ch]' '#include <seccomp.h>' src tests fuzz include bench 2>/dev/null | grep -v '^src/lib/util/sandbox.c$' || true)
+if [ -z "$bad" ]; then ok "only src/lib/util/sandbox.c includes seccomp.h"; else fail "seccomp.h included outside src/lib/util/sandbox.c: $bad"; fi
 bad=$(grep -rlE --include='*.[ch]' '#include <(libnetfilter_queue|libmnl)/' src tests fuzz include bench 2>/dev/null | grep -v '^src/pktd/nfq\.c$' || true)
 if [ -z "$bad" ]; then ok "only src/pktd/nfq.c includes libnetfilter_queue/libmnl"; else fail "libnetfilter_queue/libmnl included outside src/pktd/nfq.c: $bad"; fi
 # Deprecated-API guard really is on for every object.

@@ -46,7 +46,9 @@ hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 # wait_listen PID PORT: until process PID listens on PORT (5 s).
 wait_listen() {
 	for _ in $(seq 1 50); do
-		ss -Hltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1," && return 0
+		# PID or a child of it (the KDC's network process).
+		ss -Hltnp "sport = :$2" 2>/dev/null |
+		    grep -qE "pid=($1|$(pgrep -d'|' -P "$1"))," && return 0
 		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.1
 	done

@@ -75,7 +75,9 @@ add_host() {
 
 # listening: true if our daemon listens on $PORT.
 listening() {
-	ss -Hltnp "sport = :$PORT" 2>/dev/null | grep -q "pid=$KDCD_PID,"
+	# The network process (a child of the daemon) holds the sockets.
+	ss -Hltnp "sport = :$PORT" 2>/dev/null |
+	    grep -qE "pid=($KDCD_PID|$(pgrep -d'|' -P "$KDCD_PID")),"
 }
 
 # kdc_start: start the daemon in the foreground mode in the background,

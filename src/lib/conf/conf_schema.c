@@ -55,6 +55,9 @@ const struct conf_schema conf_schema_kdc[] = {
 	    "a connection idle this long between requests is closed" },
 	{ "kdc", "replay_cache_entries", CONF_INT, 0, "1048576", 1024, 67108864,
 	    0, NULL, "requests the in-memory replay cache holds" },
+	{ "kdc", "user", CONF_STRING, 0, NULL, 0, 0, 0, NULL,
+	    "started as root: the user the keystore switches to (default: the "
+	    "database's owner); the network process runs as nobody" },
 	END
 };
 
