@@ -134,6 +134,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 # (gcc writes one .d for two sources: name what the targets include.)
 $(BUILD)/fuzz/replay_ftp: src/gatewayd/ftp.c src/gatewayd/ftp.h
 $(BUILD)/fuzz/replay_pkt: $(wildcard src/pktd/*.c src/pktd/*.h)
+$(BUILD)/fuzz/replay_kdcipc: src/kdcd/ipc.c src/kdcd/ipc.h
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(@D)
 	@[ "$(V)" != 0 ] || echo "  REPLAY  $@"

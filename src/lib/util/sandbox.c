@@ -21,11 +21,20 @@
 #include "cryptgate/log.h"
 #include "cryptgate/sandbox.h"
 
+/* AddressSanitizer: gcc says so with a macro, clang with a feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CG_ASAN 1
+#endif
+#endif
+
 /* What every policy allows: the handler must be able to say why and die. */
 static const char *const always[] = { "write", "rt_sigreturn", "rt_sigaction",
 	"tgkill", "getpid", "gettid", "exit", "exit_group", NULL };
 
-#ifdef __SANITIZE_ADDRESS__
+#ifdef CG_ASAN
 /*
  * What AddressSanitizer's runtime needs besides: at thread start, and
  * LeakSanitizer's check at exit, which stops the threads from a helper it
@@ -87,7 +96,7 @@ add_rules(scmp_filter_ctx ctx, const char *const *names, uint32_t action)
 	int nr, rc;
 
 	for (; names != NULL && *names != NULL; names++) {
-#ifdef __SANITIZE_ADDRESS__
+#ifdef CG_ASAN
 		if (action != SCMP_ACT_ALLOW && is_asan_call(*names))
 			continue;
 #endif
@@ -134,7 +143,7 @@ sandbox_apply(const struct sandbox_policy *p)
 	    add_rules(ctx, p->allow, SCMP_ACT_ALLOW) ||
 	    add_rules(ctx, p->deny, SCMP_ACT_ERRNO(EACCES)))
 		goto err1;
-#ifdef __SANITIZE_ADDRESS__
+#ifdef CG_ASAN
 	if (add_rules(ctx, asan_allow, SCMP_ACT_ALLOW))
 		goto err1;
 	if ((!listed(p->allow, "openat") &&
@@ -157,10 +166,11 @@ sandbox_apply(const struct sandbox_policy *p)
 #endif
 	if (p->socket_domain != 0 &&
 	    ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	          SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->socket_domain))) < 0 ||
+	          SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->socket_domain, 0))) <
+	            0 ||
 	        (rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
 	             SCMP_SYS(socket), 1,
-	             SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)p->socket_domain))) <
+	             SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)p->socket_domain, 0))) <
 	            0)) {
 		log_warnx("sandbox: socket: %s", strerror(-rc));
 		goto err1;
