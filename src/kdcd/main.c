@@ -359,7 +359,9 @@ monitor(struct kdcd *d, const struct conf_section *sec, int *lfds, size_t nlfds,
 		if (daemon_ready(statusfd))
 			goto fail;
 	}
-	if (priv_drop_caps((uint64_t)1 << CAP_KILL) || sandbox_apply(&pol))
+	/* Root: CAP_KILL to signal children of other users; else none. */
+	if (priv_drop_caps(geteuid() == 0 ? (uint64_t)1 << CAP_KILL : 0) ||
+	    sandbox_apply(&pol))
 		goto fail;
 
 	while (ks->pid != 0 || net->pid != 0) {

@@ -135,7 +135,13 @@ sandbox_apply(const struct sandbox_policy *p)
 		goto err0;
 	}
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) {
-		log_warnx("sandbox: TSYNC: %s", strerror(-rc));
+		/* libseccomp found no usable seccomp(2): an outer filter
+		 * (systemd's SystemCallFilter=) may refuse it. */
+		log_warnx(
+		    "sandbox: cannot filter system calls (seccomp(2) with "
+		    "TSYNC: %s): if this runs under a system call filter "
+		    "(systemd's SystemCallFilter=), it must allow seccomp",
+		    strerror(-rc));
 		goto err1;
 	}
 	/* The handler must be able to say why and die. */
