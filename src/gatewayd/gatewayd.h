@@ -33,6 +33,7 @@
 #include "cryptgate/kdcclient.h"
 #include "cryptgate/keycfg.h"
 #include "cryptgate/log.h"
+#include "cryptgate/priv.h"
 #include "cryptgate/sock.h"
 #include "cryptgate/tls.h"
 #include "cryptgate/wire.h"
@@ -122,6 +123,7 @@ struct gwconf {
 	size_t bufsize;
 	unsigned int workers;
 	const char *status_path;
+	const char *user; /* [gateway] user, or NULL */
 	struct service *svcs;
 	size_t nsvcs;
 };
@@ -270,6 +272,20 @@ void gwconf_unref(struct gwconf *cf);
 const char *gwconf_role_name(enum gw_role role);
 /** gwconf_uses_kdc(svc): true if ${svc} gets its keys from the KDC. */
 bool gwconf_uses_kdc(const struct service *svc);
+/**
+ * gwconf_files(cf, files, max): the files a reload of ${cf} reads again
+ * (the configuration, the host configuration, its host key and KDC public
+ * keys, the key files; key files marked secret), at most ${max} of them,
+ * into ${files}.  Return how many.
+ */
+size_t gwconf_files(
+    const struct gwconf *cf, struct priv_file *files, size_t max);
+/**
+ * gwconf_caps(cf): the capabilities the gateway keeps for ${cf}, as
+ * priv_drop's mask: CAP_NET_ADMIN with a transparent service (SO_MARK,
+ * iptables-restore), CAP_NET_BIND_SERVICE if it listens below port 1024.
+ */
+uint64_t gwconf_caps(const struct gwconf *cf);
 
 /* loop.c */
 /**

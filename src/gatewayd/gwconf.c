@@ -7,6 +7,7 @@
  */
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <linux/capability.h>
 #include <netdb.h>
 #include <netinet/in.h>
 
@@ -389,6 +390,7 @@ settings(struct gwconf *cf, const struct conf_section *g)
 	cf->max_conns = (size_t)conf_get_int(g, "max_connections");
 	cf->bufsize = (size_t)conf_get_size(g, "buffer_size");
 	cf->status_path = conf_get_str(g, "status_socket");
+	cf->user = conf_get_str(g, "user");
 	if ((w = conf_get_int(g, "workers")) == 0)
 		w = sysconf(_SC_NPROCESSORS_ONLN);
 	if (w < 1)
@@ -456,6 +458,8 @@ gwconf_load(const char *path)
 		goto err;
 	g = conf_section(cf->conf, "gateway", NULL);
 	settings(cf, g);
+	if (cf->user != NULL && priv_user_check(cf->user))
+		goto err;
 	if ((hp = conf_get_str(g, "host_config")) != NULL &&
 	    (cf->hostconf = conf_load(hp, conf_schema_host, NULL)) == NULL)
 		goto err;
@@ -481,4 +485,74 @@ gwconf_load(const char *path)
 err:
 	gwconf_free(cf);
 	return (NULL);
+}
+
+/* Add ${path} (if not NULL and not there yet) to ${files}[${n}]. */
+static size_t
+add_file(struct priv_file *files, size_t n, size_t max, const char *path,
+    bool secret)
+{
+	size_t i;
+
+	if (path == NULL)
+		return (n);
+	for (i = 0; i < n; i++) {
+		if (strcmp(files[i].path, path) == 0)
+			return (n);
+	}
+	if (n < max) {
+		files[n].path = path;
+		files[n].secret = secret;
+		n++;
+	}
+	return (n);
+}
+
+size_t
+gwconf_files(const struct gwconf *cf, struct priv_file *files, size_t max)
+{
+	const struct conf_section *hs, *ks, *sec;
+	size_t i, n = 0;
+
+	n = add_file(files, n, max, conf_file(cf->conf), false);
+	if (cf->hostconf != NULL) {
+		n = add_file(files, n, max, conf_file(cf->hostconf), false);
+		hs = conf_section(cf->hostconf, "host", NULL);
+		ks = conf_section(cf->hostconf, "kdc", NULL);
+		/* Read (kdcclient_new_conf) only if a service uses the KDC. */
+		if (cf->kc != NULL && hs != NULL && ks != NULL) {
+			n = add_file(
+			    files, n, max, conf_get_str(hs, "key"), true);
+			n = add_file(files, n, max,
+			    conf_get_str(ks, "public_key"), false);
+			n = add_file(files, n, max,
+			    conf_get_str(ks, "public_key_next"), false);
+		}
+	}
+	for (i = 0; i < cf->nsvcs; i++) {
+		sec = conf_section(cf->conf, "service", cf->svcs[i].name);
+		if (sec != NULL)
+			n = add_file(
+			    files, n, max, conf_get_str(sec, "key_file"), true);
+	}
+	return (n);
+}
+
+uint64_t
+gwconf_caps(const struct gwconf *cf)
+{
+	const struct service *svc;
+	uint64_t caps = 0;
+	size_t i, j;
+
+	for (i = 0; i < cf->nsvcs; i++) {
+		svc = &cf->svcs[i];
+		if (svc->role == ROLE_TRANSPARENT)
+			caps |= PRIV_CAP(CAP_NET_ADMIN);
+		for (j = 0; j < svc->nlisten; j++) {
+			if (svc->listen[j].port < 1024)
+				caps |= PRIV_CAP(CAP_NET_BIND_SERVICE);
+		}
+	}
+	return (caps);
 }

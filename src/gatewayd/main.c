@@ -54,6 +54,7 @@ static struct {
 	struct sock_unix stat; /* the status socket */
 	struct evloop_io statio;
 	struct evloop_timer sweep;
+	uint64_t caps; /* what the privilege drop kept */
 } G = { .sigfd = -1, .stat = { .fd = -1 } };
 
 struct worker *
@@ -283,6 +284,17 @@ reload(void)
 		log_warnx("status_socket: a new path needs a restart (keeping "
 		          "%s)",
 		    G.cf->status_path);
+	if ((cf->user == NULL) != (G.cf->user == NULL) ||
+	    (cf->user != NULL && strcmp(cf->user, G.cf->user) != 0))
+		log_warnx("user: a change needs a restart");
+	if ((gwconf_caps(cf) & ~G.caps) != 0) {
+		log_warnx("reload failed: the new configuration needs "
+		          "privileges given up at start (a first transparent "
+		          "service, a listen port below 1024): restart the "
+		          "gateway; keeping the running configuration");
+		gwconf_unref(cf);
+		return;
+	}
 	memset(ls, 0, sizeof(ls));
 	if (build_all(cf, ls, recs, nrecs)) {
 		log_warnx("reload failed: keeping the running configuration");
@@ -397,6 +409,28 @@ status_cb(struct evloop_io *io, unsigned int revents, void *arg)
 		}
 		close(fd);
 	}
+}
+
+/*
+ * Give up root, or the capabilities we do not need, before any thread
+ * starts (cryptgate-gatewayd(8), PRIVILEGES).  Return 0 or -1 (logged).
+ */
+static int
+drop(const struct gwconf *cf)
+{
+	struct priv_file *files;
+	size_t max = cf->nsvcs + 8, n;
+	int rc;
+
+	if ((files = calloc(max, sizeof(*files))) == NULL) {
+		log_warnx("out of memory");
+		return (-1);
+	}
+	n = gwconf_files(cf, files, max);
+	rc = priv_daemon_drop(cf->user, gwconf_caps(cf), files, n);
+	free(files);
+	G.caps = priv_caps();
+	return (rc);
 }
 
 /* Signals, status socket, timer, then the workers; the exit status. */
@@ -520,6 +554,8 @@ main(int argc, char **argv)
 	if (transparent_needed(G.cf) && transparent_install(G.cf))
 		goto out;
 	(void)sock_unix_listen(&G.stat, G.cf->status_path, "gateway");
+	if (drop(G.cf))
+		goto out;
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			log_warn("daemon");

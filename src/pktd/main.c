@@ -16,6 +16,7 @@
  */
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +49,13 @@ static struct {
 	struct sock_unix stat; /* the status socket */
 	int64_t start_ms;
 } G = { .sigfd = -1, .stat = { .fd = -1 } };
+
+/*
+ * What cryptgate-pktd keeps: CAP_NET_ADMIN, for its queues (every verdict
+ * is a netlink message nfnetlink checks it for) and iptables-restore on a
+ * reload.  Not CAP_NET_RAW: neither needs it (iptables-nft).
+ */
+#define PKTD_CAPS PRIV_CAP(CAP_NET_ADMIN)
 
 static void
 usage(FILE *f)
@@ -136,6 +144,9 @@ reload(void)
 		log_warnx("status_socket: a new path needs a restart (keeping "
 		          "%s)",
 		    G.pc->status_path);
+	if ((pc->user == NULL) != (G.pc->user == NULL) ||
+	    (pc->user != NULL && strcmp(pc->user, G.pc->user) != 0))
+		log_warnx("user: a change needs a restart");
 	pc->queues = G.pc->queues;
 	pc->queue_num = G.pc->queue_num;
 	same = pconf_same_policy(pc, G.pc);
@@ -245,6 +256,27 @@ signals(void)
 	return (0);
 }
 
+/*
+ * Give up root, or every capability but CAP_NET_ADMIN, before the worker
+ * threads start (cryptgate-pktd(8), PRIVILEGES).  Return 0 or -1 (logged).
+ */
+static int
+drop(const struct pconf *pc)
+{
+	struct priv_file *files;
+	size_t max = pc->npols + 1, n;
+	int rc;
+
+	if ((files = calloc(max, sizeof(*files))) == NULL) {
+		log_warnx("out of memory");
+		return (-1);
+	}
+	n = pconf_files(pc, files, max);
+	rc = priv_daemon_drop(pc->user, PKTD_CAPS, files, n);
+	free(files);
+	return (rc);
+}
+
 /* -r, -x: print or remove the rules. */
 static int
 rules_cmd(bool print)
@@ -339,6 +371,8 @@ main(int argc, char **argv)
 	if (rules_install(G.pc) || signals())
 		goto out;
 	(void)sock_unix_listen(&G.stat, pc->status_path, "pktd");
+	if (drop(pc))
+		goto out;
 	if (!foreground) {
 		if (daemon(0, 0) == -1) {
 			log_warn("daemon");

@@ -121,6 +121,9 @@ pconf_load(const char *path, bool keys)
 	pc->queues = (unsigned int)conf_get_int(s, "queues");
 	pc->queue_num = (uint16_t)conf_get_int(s, "queue_num");
 	pc->status_path = conf_get_str(s, "status_socket");
+	pc->user = conf_get_str(s, "user");
+	if (pc->user != NULL && priv_user_check(pc->user))
+		goto err;
 	pc->flow_timeout_ms =
 	    (uint64_t)conf_get_duration(s, "flow_timeout") * 1000;
 	pc->max_flows = (size_t)conf_get_int(s, "max_flows");
@@ -168,6 +171,28 @@ pconf_free(struct pconf *pc)
 	free(pc->ranges);
 	conf_free(pc->conf);
 	free(pc);
+}
+
+size_t
+pconf_files(const struct pconf *pc, struct priv_file *files, size_t max)
+{
+	size_t i, j, n = 0;
+
+	if (max > 0) {
+		files[n].path = conf_file(pc->conf);
+		files[n++].secret = false;
+	}
+	for (i = 0; i < pc->npols && n < max; i++) {
+		for (j = 0;
+		     j < n && strcmp(files[j].path, pc->pols[i].key_file) != 0;
+		     j++)
+			;
+		if (j < n)
+			continue;
+		files[n].path = pc->pols[i].key_file;
+		files[n++].secret = true;
+	}
+	return (n);
 }
 
 /* Same policy ${a} and ${b}, keys included. */

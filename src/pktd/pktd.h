@@ -22,6 +22,7 @@
 
 #include "cryptgate/conf.h"
 #include "cryptgate/log.h"
+#include "cryptgate/priv.h"
 
 #include "xform.h"
 
@@ -50,6 +51,7 @@ struct pconf {
 	unsigned int queues;
 	uint16_t queue_num;
 	const char *status_path;
+	const char *user; /* [pkt] user, or NULL */
 	uint64_t flow_timeout_ms;
 	size_t max_flows;
 	struct ppolicy *pols;
@@ -69,6 +71,13 @@ struct pconf *pconf_load(const char *path, bool keys) CG_WUR;
 
 /** pconf_free(pc): wipe the keys and free ${pc}; NULL does nothing. */
 void pconf_free(struct pconf *pc);
+
+/**
+ * pconf_files(pc, files, max): the files a reload of ${pc} reads again
+ * (the configuration; the key files, marked secret), at most ${max} of
+ * them, into ${files}.  Return how many.
+ */
+size_t pconf_files(const struct pconf *pc, struct priv_file *files, size_t max);
 
 /**
  * pconf_same_policy(a, b): true if ${a} and ${b} have the same policies,
