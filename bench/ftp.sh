@@ -33,7 +33,7 @@ done
 echo "building ($BUILD) ..." >&2
 make --no-print-directory BUILD="$BUILD" "$BUILD/bin/cryptgate-gatewayd" >&2 || exit 1
 GWD=$ROOT/$BUILD/bin/cryptgate-gatewayd
-if nm "$GWD" 2>/dev/null | grep -q __asan_init; then
+if nm "$GWD" 2>/dev/null | grep __asan_init >/dev/null; then
   echo "ftp.sh: WARNING: $GWD is a sanitized build; the figures mean nothing" >&2
 fi
 

@@ -76,7 +76,7 @@ echo "building ($BUILD) ..." >&2
 make --no-print-directory BUILD="$BUILD" "$BUILD/bin/cryptgate-gatewayd" >&2
 export GWD=$ROOT/$BUILD/bin/cryptgate-gatewayd
 [[ -x $GWD ]] || { echo "gateway.sh: $GWD not built" >&2; exit 1; }
-if nm "$GWD" 2>/dev/null | grep -q __asan_init; then
+if nm "$GWD" 2>/dev/null | grep __asan_init >/dev/null; then
   echo "gateway.sh: WARNING: $GWD is a sanitized build; the figures mean nothing" >&2
 fi
 export GATEWAY_NAME=gateway

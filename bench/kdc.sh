@@ -45,7 +45,7 @@ make --no-print-directory BUILD="$BUILD" "$BUILD/bin/cryptgate" "$BUILD/bin/cryp
 CG=$ROOT/$BUILD/bin/cryptgate; KDCD=$ROOT/$BUILD/bin/cryptgate-kdcd
 LOAD=$ROOT/$BUILD/bench/kdcload
 [[ -x $KDCD ]] || { echo "kdc.sh: $KDCD not built (no src/kdcd yet?)" >&2; exit 1; }
-if nm "$KDCD" 2>/dev/null | grep -q __asan_init; then
+if nm "$KDCD" 2>/dev/null | grep __asan_init >/dev/null; then
   echo "kdc.sh: WARNING: $KDCD is a sanitized build; the figures mean nothing" >&2
 fi
 

@@ -65,7 +65,7 @@ if $NEED_PKTD; then
 fi
 PKTD=$ROOT/$BUILD/bin/cryptgate-pktd
 CG=$ROOT/$BUILD/bin/cryptgate
-if nm "$PKTD" 2>/dev/null | grep -q __asan_init; then
+if nm "$PKTD" 2>/dev/null | grep __asan_init >/dev/null; then
   echo "pkt.sh: WARNING: $PKTD is a sanitized build; the figures mean nothing" >&2
 fi
 

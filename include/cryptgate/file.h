@@ -47,6 +47,9 @@ int file_read_secret(
  * one, never a partial one, and no temporary file is left behind.  With
  * FILE_EXCL in ${flags} the final step fails if ${path} already exists
  * (renameat2 RENAME_NOREPLACE, or link(2) where that is not supported).
+ * Run as root, a replaced file keeps its owner and group (a key file that a
+ * daemon reads as its own user stays readable by it after `cryptgate
+ * request` or `rotate` as root rewrote it).
  * Return 0, or -1 (logged; errno is EEXIST if FILE_EXCL refused).
  */
 int file_write(const char *path, const void *buf, size_t len, mode_t mode,

@@ -271,6 +271,31 @@ test_write_modes(void **state)
 	assert_int_equal(st.st_size, 0);
 }
 
+/* As root, a replaced file keeps its owner and group; a new one is
+ * root's. */
+static void
+test_write_keeps_owner(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip(); /* needs root to give a file away */
+		return;
+	}
+	unlink(tpath("own.key"));
+	assert_int_equal(file_write(tpath("own.key"), "a\n", 2, 0600, 0), 0);
+	assert_int_equal(stat(tpath("own.key"), &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(chown(tpath("own.key"), 65534, 65533), 0);
+	assert_int_equal(file_write(tpath("own.key"), "b\n", 2, 0600, 0), 0);
+	assert_int_equal(stat(tpath("own.key"), &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_gid, 65533);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(count_tmp(), 0);
+}
+
 static void
 test_write_excl(void **state)
 {
@@ -353,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_read_secret_modes),
 		cmocka_unit_test(test_read_secret_types),
 		cmocka_unit_test(test_write_modes),
+		cmocka_unit_test(test_write_keeps_owner),
 		cmocka_unit_test(test_write_excl),
 		cmocka_unit_test(test_write_fails_cleanly),
 		cmocka_unit_test(test_world_writable),

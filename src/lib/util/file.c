@@ -273,6 +273,7 @@ int
 file_write(
     const char *path, const void *buf, size_t len, mode_t mode, int flags)
 {
+	struct stat sb;
 	char *tmp;
 	size_t plen;
 	int fd, saved;
@@ -292,6 +293,13 @@ file_write(
 	}
 	if (fchmod(fd, mode) == -1) {
 		log_warn("%s: fchmod", tmp);
+		goto err2;
+	}
+	/* As root, the file replaced keeps its owner and group. */
+	if (geteuid() == 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_uid != 0 || sb.st_gid != 0) &&
+	    fchown(fd, sb.st_uid, sb.st_gid) == -1) {
+		log_warn("%s: fchown", tmp);
 		goto err2;
 	}
 	if (write_all(fd, tmp, buf, len))
