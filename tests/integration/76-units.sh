@@ -3,7 +3,7 @@
 # no systemd): systemd-analyze verify finds no unknown or unparsable
 # setting; systemd-analyze security --offline rates each unit's exposure
 # at most its bound (the KDC and the gateway need no capability but
-# binding a low port; pktd needs CAP_NET_ADMIN and CAP_NET_RAW); the
+# binding a low port; pktd needs CAP_NET_ADMIN only); the
 # hardening settings issue 7 names are there; ExecStart and ExecStartPre
 # run the daemon where make install (PREFIX=/usr/local) puts it, with -d
 # (foreground) and -n (check), on /etc/cryptgate/NAME.conf, whose example
