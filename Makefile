@@ -5,6 +5,7 @@
 #                      integration test; ends with "N passed, N failed, N skipped"
 #   make fuzz          libFuzzer targets (clang) into build/fuzz/
 #   make lint          cppcheck + clang-tidy
+#   make valgrind      unit tests and daemon scenarios under memcheck (build/vg)
 #   make format-check  clang-format --dry-run -Werror
 #   make deps          install the Debian packages the build and tests need
 #   make install       PREFIX=/usr/local DESTDIR=
@@ -18,7 +19,7 @@ CC ?= cc
 BUILD ?= build
 SANITIZE ?=
 
-PKGS := libssl libcrypto inih sqlite3 libseccomp
+PKGS := libssl libcrypto inih sqlite3 libpq libseccomp
 TEST_PKGS := cmocka libcjson
 
 V ?= 0
@@ -175,13 +176,32 @@ bench: all $(BENCH_BINS)
 
 C_FILES = $(shell find include src tests fuzz bench -name '*.[ch]' 2>/dev/null | sort)
 
-lint:
+# make lint: cppcheck, then clang-tidy (.clang-tidy, tests/unit/.clang-tidy)
+# over src/ and tests/unit/, LINT_JOBS files at a time; prints every
+# finding and fails on any.  Its own flags, not CFLAGS: clang-tidy is clang.
+LINT_JOBS ?= 2
+TIDY_FLAGS = -std=c11 $(WARN) $(DEFS) -Iinclude -Wno-missing-prototypes \
+	-DCG_SRCDIR='"$(CURDIR)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) $(PKTD_PKGS) $(TEST_PKGS))
+.PHONY: lint-cppcheck lint-tidy
+lint: lint-cppcheck lint-tidy
+
+lint-cppcheck:
 	$(Q)cppcheck --quiet --enable=warning,performance,portability \
 		--error-exitcode=1 --inline-suppr --std=c11 -Iinclude \
 		-D_GNU_SOURCE --suppress=missingIncludeSystem --suppress=ctunullpointer \
-		src fuzz tests/unit
-	$(Q)clang-tidy --quiet $(filter src/%.c,$(C_FILES)) -- \
-		$(ALL_CFLAGS) 2>/dev/null | (! grep -E 'warning:|error:')
+		src fuzz tests/unit tests/helpers bench
+
+lint-tidy:
+	$(Q)printf '%s\n' $(filter src/%.c tests/unit/%.c,$(C_FILES)) | \
+		xargs -P$(LINT_JOBS) -I{} clang-tidy --quiet {} -- $(TIDY_FLAGS)
+
+# make valgrind: a plain -O1 -g tree in build/vg, every unit test and the
+# daemon scenarios under valgrind memcheck (tests/integration/02-valgrind.sh,
+# which make check runs too; VG_SCENARIOS=, VG_JOBS=).
+.PHONY: valgrind
+valgrind:
+	$(Q)bash tests/integration/02-valgrind.sh
 
 format:
 	$(Q)clang-format -i $(C_FILES)

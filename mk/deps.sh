@@ -5,7 +5,7 @@
 set -eu
 
 # Build: compiler, pkg-config and the libraries (see docs/STYLE.md, "Dependencies").
-BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev libseccomp-dev libnetfilter-queue-dev libmnl-dev"
+BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libinih-dev libsqlite3-dev libpq-dev libseccomp-dev libnetfilter-queue-dev libmnl-dev"
 # Tests: unit framework, JSON for the known-answer vectors, real peers.
 TEST_PKGS="libcmocka-dev libcjson-dev openssl sqlite3 iproute2 procps psmisc stunnel4 socat gnutls-bin iptables util-linux"
 # FTP through the gateways (tests/integration/54-55), packets (60-).
@@ -14,8 +14,10 @@ TEST_PKGS="$TEST_PKGS vsftpd curl lftp tnftp iperf3 tcpdump ethtool"
 TEST_PKGS="$TEST_PKGS openssh-client openssh-server groff-base man-db systemd"
 # The KDC's confinement (45-kdc-privsep probes its processes with gdb).
 TEST_PKGS="$TEST_PKGS gdb passwd"
+# The KDC store on PostgreSQL (test_store* start a throwaway cluster).
+TEST_PKGS="$TEST_PKGS postgresql"
 # Fuzzing and lint (make fuzz, make lint, make format-check).
-TOOL_PKGS="clang libclang-rt-14-dev cppcheck clang-tidy clang-format git"
+TOOL_PKGS="clang libclang-rt-14-dev cppcheck clang-tidy clang-format git valgrind"
 
 PKGS="$BUILD_PKGS $TEST_PKGS $TOOL_PKGS ${CRYPTGATE_EXTRA_PKGS:-}"
 

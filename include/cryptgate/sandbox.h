@@ -26,7 +26,9 @@ struct sandbox_policy {
  * line naming the call is written to standard error, then the process dies
  * of SIGSYS.  A name this kernel or architecture does not know is skipped.
  * Sets no_new_privs first.  Return 0, or -1 (logged) if the filter could
- * not be built or loaded.
+ * not be built or loaded.  A build with CG_SANDBOX_OFF defined (the
+ * valgrind tree of make valgrind: valgrind makes system calls of its own)
+ * loads no filter and says so.
  */
 int sandbox_apply(const struct sandbox_policy *p) CG_WUR;
 

@@ -1,17 +1,28 @@
 /*
  * store.h: the KDC's database, behind one interface.
  *
- * The SQLite implementation (src/lib/store/store.c, the only code that
- * includes <sqlite3.h>) is the embedded default; a PostgreSQL one can fill
- * the same interface later.  The store holds only opaque or public data:
- * session keys arrive already wrapped under the master key (see keywrap.h),
- * so no key material in the clear ever reaches the database.
+ * Two backends behind it, chosen per handle by store_open's spec
+ * (src/lib/store/store_switch.c): SQLite, the embedded default
+ * (store.c, store_host.c, store_key.c, store_audit.c: the only code that
+ * includes <sqlite3.h>), and PostgreSQL for several KDC instances on one
+ * database (pgstore*.c: the only code that includes <libpq-fe.h>).  Both
+ * keep the same semantics; where they differ it is said below.  The store
+ * holds only opaque or public data: session keys arrive already wrapped
+ * under the master key (see keywrap.h), so no key material in the clear
+ * ever reaches the database.
  *
  * Threads: a struct store is one database connection, used by one thread
  * at a time.  Each thread (KDC worker, writer, CLI) opens its own; SQLite's
- * WAL mode lets readers run beside the single writer.  Several processes
- * (the daemon and `cryptgate kdc ...` admin commands) may use one database
- * at once; writers wait up to STORE_BUSY_TIMEOUT_MS for each other.
+ * WAL mode (PostgreSQL's MVCC) lets readers run beside the single writer.
+ * Several processes (the daemon and `cryptgate kdc ...` admin commands;
+ * with PostgreSQL several daemons) may use one database at once; writers
+ * wait up to STORE_BUSY_TIMEOUT_MS for each other.
+ *
+ * Schema: versioned in the database (table meta, 'schema_version') and
+ * brought up to date by an ordered list of migrations (one per version,
+ * the same numbering for both backends), applied in one transaction by the
+ * first read-write store_open that finds an older version.  A database
+ * newer than this code is refused, and left alone.
  *
  * Return convention: 0 success, -1 error (logged once), and for lookups
  * STORE_NOTFOUND (1) when there is no such row.
@@ -48,11 +59,17 @@
 #define STORE_HASHBYTES 32
 
 /* Flags of store_open. */
-#define STORE_CREATE 0x01 /* create the file and the schema if missing */
-#define STORE_READONLY 0x02 /* open read-only (SQLITE_OPEN_READONLY) */
-#define STORE_DURABLE 0x04 /* synchronous=FULL: a commit survives power loss */
+/* Create the file (SQLite) and the schema if missing. */
+#define STORE_CREATE 0x01
+/* Open read-only (SQLITE_OPEN_READONLY; PostgreSQL: read-only transactions). */
+#define STORE_READONLY 0x02
+/* A commit survives power loss (synchronous=FULL; PostgreSQL:
+ * synchronous_commit on, else off: a crash of the server's machine may
+ * lose the last commits, never consistency). */
+#define STORE_DURABLE 0x04
 /* No automatic WAL checkpoint after commits (the writer's commits stay
- * short): another thread calls store_checkpoint instead. */
+ * short): another thread calls store_checkpoint instead.  PostgreSQL:
+ * ignored (the server checkpoints). */
 #define STORE_NOCHECKPOINT 0x08
 
 enum store_host_state {
@@ -102,14 +119,24 @@ struct store_audit {
 struct store;
 
 /**
- * store_open(path, flags): open (with STORE_CREATE: create) the database at
- * ${path}, in WAL mode with foreign_keys and secure_delete on, and prepare
- * every statement.  With STORE_CREATE a new file is created with mode 0600
- * and the schema is created if missing.  A database with another schema
- * version, or a file that is not a cryptgate database, is refused.
- * Return the handle (close with store_close) or NULL.
+ * store_open(spec, flags): open (with STORE_CREATE: create) the database
+ * ${spec} names: "sqlite:PATH", "postgresql:CONNINFO" (a libpq connection
+ * string or URI, e.g. "host=/run/postgresql dbname=kdc"), or a plain PATH
+ * (SQLite).
+ *
+ * SQLite: the file at PATH, in WAL mode with foreign_keys and secure_delete
+ * on, every statement prepared.  With STORE_CREATE a new file is created
+ * with mode 0600.  PostgreSQL: one connection; the database must exist
+ * (created by its administrator) and the schema goes into its current
+ * schema (search_path).
+ *
+ * With STORE_CREATE an empty database gets the schema; without it, it is
+ * refused.  An older schema version is migrated (read-write opens only:
+ * STORE_READONLY refuses it); a newer one, or a database that is not a
+ * cryptgate database, is refused.  Return the handle (close with
+ * store_close) or NULL (logged).
  */
-struct store *store_open(const char *path, int flags);
+struct store *store_open(const char *spec, int flags);
 
 /**
  * store_close(st): roll back an open transaction, finalize statements and
@@ -120,7 +147,8 @@ void store_close(struct store *st);
 /**
  * store_busy_timeout(st, ms): wait at most ${ms} milliseconds (instead of
  * STORE_BUSY_TIMEOUT_MS) for other writers; 0 fails at once when the
- * database is locked.  Return 0 or -1.
+ * database is locked.  PostgreSQL: the wait for the writers' lock
+ * (lock_timeout; 0 is 1 ms there).  Return 0 or -1.
  */
 int store_busy_timeout(struct store *st, int ms) CG_WUR;
 
@@ -130,7 +158,8 @@ int store_busy_timeout(struct store *st, int ms) CG_WUR;
  * readers and the writer; what it cannot copy now is left for the next
  * call).  Call it every second or so from a thread of its own, on a
  * read-write handle of its own, when the writer opened the store with
- * STORE_NOCHECKPOINT.  Return 0 or -1.
+ * STORE_NOCHECKPOINT.  PostgreSQL: nothing to do (the server checkpoints):
+ * 0, or -1 on a read-only handle as with SQLite.  Return 0 or -1.
  */
 int store_checkpoint(struct store *st) CG_WUR;
 
@@ -146,12 +175,23 @@ int store_checkpoint(struct store *st) CG_WUR;
  * that fails with STORE_DUPLICATE or STORE_NOTFOUND leaves it usable; if
  * SQLite had to roll it back (I/O error, disk full), every later write
  * and store_commit fail.
+ *
+ * PostgreSQL: BEGIN, then a transaction-scoped advisory lock that every
+ * store_begin (and every multi-statement write outside one: host add and
+ * rotate, token take, audit append) takes, so that writers, across KDC
+ * instances too, keep SQLite's single-writer order and the audit chain
+ * its sequence.  Any other error inside the transaction (a foreign key,
+ * the connection) aborts it: every later write and store_commit fail.
  */
 int store_begin(struct store *st) CG_WUR;
 int store_commit(struct store *st) CG_WUR;
 void store_rollback(struct store *st);
 
-/** store_integrity_check(st): 0 if PRAGMA integrity_check says "ok". */
+/**
+ * store_integrity_check(st): 0 if PRAGMA integrity_check says "ok".
+ * PostgreSQL: 0 if the schema version can be read and is this code's (the
+ * server checks its own pages).
+ */
 int store_integrity_check(struct store *st) CG_WUR;
 
 /* --- hosts --- */
@@ -270,7 +310,9 @@ int store_key_revoke_host(struct store *st,
 /**
  * store_key_purge(st, now_ms, count): delete keys with not_after < now
  * (about 2.5 us each, zeroed on disk by secure_delete: purge often, so
- * that each purge is short).
+ * that each purge is short).  PostgreSQL has no secure_delete: deleted
+ * rows stay on disk until vacuum reuses their space (the wrapped keys are
+ * useless without the master key).
  */
 int store_key_purge(struct store *st, int64_t now_ms, uint64_t *count) CG_WUR;
 

@@ -588,6 +588,12 @@ ftp_fmt_eprt(char *buf, size_t size, const struct ftp_hostport *hp)
 	        a[3], (unsigned)hp->port)));
 }
 
+/* A reply that does not fit is cut by snprintf and refused by fmt_len:
+ * gcc's truncation warning (with a small buffer inlined) is that case. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 size_t
 ftp_fmt_227(char *buf, size_t size, const struct ftp_hostport *hp)
 {
@@ -608,6 +614,9 @@ ftp_fmt_229(char *buf, size_t size, uint16_t port)
 	        "229 Entering Extended Passive Mode (|||%u|).\r\n",
 	        (unsigned)port)));
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 size_t
 ftp_fmt_reply(char *buf, size_t size, int code, const char *text)

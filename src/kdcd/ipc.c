@@ -24,7 +24,10 @@ ipc_req_fill(struct ipc_req *r, uint64_t id, const uint8_t *frame,
 	r->magic = IPC_REQ_MAGIC;
 	r->framelen = (uint32_t)framelen;
 	r->id = id;
-	memcpy(&r->src, src, sizeof(r->src));
+	/* Only what accept(2) filled in: the rest of ${src} is garbage. */
+	if ((size_t)srclen > sizeof(r->src))
+		srclen = sizeof(r->src);
+	memcpy(&r->src, src, (size_t)srclen);
 	r->srclen = (uint32_t)srclen;
 	r->type = hdr[WIRE_HDR_TYPE];
 	r->suite = hdr[WIRE_HDR_SUITE];

@@ -39,6 +39,10 @@
 /* Descriptors beyond connections: listeners, database files, logs. */
 #define SPARE_FDS 64
 
+/* The configuration: the children read it (struct kdcd points into it)
+ * until they exit, without freeing it. */
+static struct conf *conf;
+
 static void
 usage(FILE *f)
 {
@@ -411,7 +415,6 @@ main(int argc, char **argv)
 {
 	const char *path = DEFAULT_CONF;
 	const struct conf_section *sec;
-	struct conf *conf = NULL;
 	struct kdcd d;
 	int lfds[MAX_LISTEN];
 	size_t nlfds = 0;

@@ -119,10 +119,13 @@ bind_queue(struct nfqueue *q)
 	char buf[NL_BUFBYTES];
 	struct nlmsghdr *nlh;
 
+	/* Attribute padding goes to the kernel as is: zero it. */
+	memset(buf, 0, sizeof(buf));
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
 	if (config_send(q, nlh, "bind"))
 		return (-1);
+	memset(buf, 0, sizeof(buf));
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, NFQ_PKTBYTES);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, NFQ_MAXLEN);

@@ -19,7 +19,7 @@ gw_stop() {
 	local pid
 	pid=$(eval echo "\$PID_$1")
 	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 $((200 * CG_SLOW))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -45,7 +45,7 @@ hexkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # wait_listen PID PORT: until process PID listens on PORT (5 s).
 wait_listen() {
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 $((50 * CG_SLOW))); do
 		# PID or a child of it (the KDC's network process).
 		ss -Hltnp "sport = :$2" 2>/dev/null |
 		    grep -qE "pid=($1|$(pgrep -d'|' -P "$1"))," && return 0

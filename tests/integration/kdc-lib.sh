@@ -89,7 +89,7 @@ kdc_start() {
 		"$CG_KDCD" -f "$K/kdc.conf" -d >>"$K/kdcd.log" 2>&1 &
 		KDCD_PID=$!
 		cleanup_pid "$KDCD_PID"
-		for i in $(seq 1 150); do
+		for i in $(seq 1 $((150 * CG_SLOW))); do
 			listening && return 0
 			kill -0 "$KDCD_PID" 2>/dev/null || break
 			sleep 0.1
@@ -113,7 +113,7 @@ kdc_stop() {
 	local i rc
 	[ -n "$KDCD_PID" ] || return 0
 	kill -TERM "$KDCD_PID" 2>/dev/null
-	for i in $(seq 1 150); do
+	for i in $(seq 1 $((150 * CG_SLOW))); do
 		kill -0 "$KDCD_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -16,6 +16,29 @@ CG_PKTD=$BUILD/bin/cryptgate-pktd
 export CG CG_KDCD CG_GATEWAYD CG_PKTD BUILD SRCDIR
 
 TMPDIR_T=$(mktemp -d "${TMPDIR:-/tmp}/cgtest.XXXXXX")
+
+# CG_VALGRIND=1 (tests/integration/02-valgrind.sh): $CG_KDCD, $CG_GATEWAYD
+# and $CG_PKTD run their program under valgrind memcheck, one log per
+# process (forked children too): $CG_VALGRIND_LOGS/SCENARIO.PROGRAM.PID.log.
+# CG_SLOW multiplies the daemon start and stop waits (10 under valgrind).
+if [ "${CG_VALGRIND:-0}" = 1 ]; then
+	CG_SLOW=${CG_SLOW:-10}
+	CG_VALGRIND_LOGS=${CG_VALGRIND_LOGS:-$BUILD/valgrind-logs}
+	mkdir -p "$CG_VALGRIND_LOGS" "$TMPDIR_T/vg"
+	chmod 1777 "$CG_VALGRIND_LOGS" # a daemon may switch user before it forks
+	for _p in CG_KDCD CG_GATEWAYD CG_PKTD; do
+		_b=${!_p}
+		[ -x "$_b" ] || continue
+		printf '#!/bin/sh\nexec valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --num-callers=30 --log-file=%s/%s.%s.%%p.log %s "$@"\n' \
+		    "$CG_VALGRIND_LOGS" "$(basename "$0" .sh)" "${_b##*/}" "$_b" \
+		    >"$TMPDIR_T/vg/${_b##*/}"
+		chmod 755 "$TMPDIR_T/vg/${_b##*/}"
+		printf -v "$_p" '%s' "$TMPDIR_T/vg/${_b##*/}"
+	done
+	export CG_VALGRIND CG_VALGRIND_LOGS
+fi
+CG_SLOW=${CG_SLOW:-1}
+export CG_SLOW
 _t_n=0
 _t_failed=0
 _cleanup_pids=()

@@ -176,7 +176,7 @@ pkt_start() {
 	pid=$!
 	cleanup_pid "$pid"
 	eval "PID_$1=$pid"
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 $((100 * CG_SLOW))); do
 		if "$CG" status -r -s "$T/$1.sock" >/dev/null 2>&1; then
 			return 0
 		fi
@@ -193,7 +193,7 @@ pkt_stop() {
 	local pid
 	pid=$(eval echo "\$PID_$1")
 	kill "-$2" "$pid" 2>/dev/null
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 $((100 * CG_SLOW))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done

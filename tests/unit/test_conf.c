@@ -585,13 +585,13 @@ test_errors(void **state)
 		{ "w = x = y ; z", NULL },
 	};
 	char buf[2048];
-	size_t i, nerr = 0;
+	size_t i, len = 0, nerr = 0;
 
 	(void)state;
-	buf[0] = '\0';
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		strcat(buf, f[i].line);
-		strcat(buf, "\n");
+		len += (size_t)snprintf(
+		    buf + len, sizeof(buf) - len, "%s\n", f[i].line);
+		assert_true(len < sizeof(buf));
 	}
 	assert_null(load(buf));
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -966,7 +966,7 @@ test_schemas(void **state)
 		assert_ptr_equal(
 		    conf_schema_lookup(program_names[i]), programs[i]);
 		assert_int_equal(programs[i][0].type, CONF_SECTION);
-		sec = NULL;
+		sec = programs[i];
 		for (e = programs[i]; e->section != NULL; e++) {
 			assert_non_null(e->help);
 			if (e->type == CONF_SECTION) {

@@ -155,7 +155,8 @@ answer(struct fake *f, const struct wire_msg *q, const uint8_t *qf, size_t qlen,
 		        1000ULL;
 		memcpy(m.u.request_resp.peer_id, q->u.request.peer_id,
 		    WIRE_IDBYTES);
-		strcpy(m.u.request_resp.service,
+		snprintf(m.u.request_resp.service,
+		    sizeof(m.u.request_resp.service), "%s",
 		    f->mode == M_ECHO ? "other" : q->u.request.service);
 		m.u.request_resp.client_addr = q->u.request.client_addr;
 		m.u.request_resp.sealed.len =

@@ -205,7 +205,7 @@ test_parse_bad(void **state)
 	assert_null(kc);
 	assert_non_null(strstr(msg, "k:1: NUL byte"));
 	memset(longid, 'i', 256);
-	strcpy(longid + 256, ":" HEX1 "\n");
+	snprintf(longid + 256, sizeof(longid) - 256, ":%s\n", HEX1);
 	capture_begin();
 	kc = keycfg_parse(longid, strlen(longid), "k");
 	msg = capture_end();

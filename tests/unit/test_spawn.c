@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@
 #include "cryptgate/log.h"
 #include "cryptgate/spawn.h"
 
-#define BIG (256 * 1024) /* more than a pipe holds (64 KiB by default) */
+/* More than a pipe holds (64 KiB by default). */
+#define BIG ((size_t)256 * 1024)
 #define MISSING "cryptgate-test-no-such-program"
 
 static int
@@ -94,14 +96,18 @@ static void
 test_missing_program(void **state)
 {
 	char *argv[] = { MISSING, "-x", NULL };
+	/* Under valgrind (CG_VALGRIND=1) posix_spawnp's child is a fork
+	 * whose exec fails with status 127: the same -1, but nothing said. */
+	const bool said = getenv("CG_VALGRIND") == NULL;
 	const char *err;
 	int rc;
 
 	(void)state;
 	err = stderr_of(argv, NULL, false, &rc);
 	assert_int_equal(rc, -1);
-	assert_non_null(
-	    strstr(err, "cannot run " MISSING ": No such file or directory"));
+	if (said)
+		assert_non_null(strstr(
+		    err, "cannot run " MISSING ": No such file or directory"));
 
 	/* quiet: the same failure, nothing said. */
 	err = stderr_of(argv, "text\n", true, &rc);
@@ -111,7 +117,8 @@ test_missing_program(void **state)
 	/* With text for it: still -1, said, and we carry on (no pipe left). */
 	err = stderr_of(argv, "text\n", false, &rc);
 	assert_int_equal(rc, -1);
-	assert_non_null(strstr(err, "cannot run " MISSING));
+	if (said)
+		assert_non_null(strstr(err, "cannot run " MISSING));
 }
 
 static void

@@ -1,10 +1,11 @@
 /*
- * test_store.c: the SQLite store on databases in a temporary directory:
- * opening and the schema version, hosts (add, get, duplicates, rotation
- * and its overlap window, removal cascading to everything), policy with
- * '*', session keys, secure deletion, the replay cache and one-time
- * tokens.  Transactions, the audit log, read-only handles, two writers and
- * timings are in test_store_txn.c.
+ * test_store.c: the store on both backends (store_fixture.h: SQLite files
+ * in a temporary directory, then a throwaway PostgreSQL cluster): opening,
+ * the backend spec and the schema version, migrations, hosts (add, get,
+ * duplicates, rotation and its overlap window, removal cascading to
+ * everything), policy with '*', session keys, secure deletion (SQLite),
+ * the replay cache and one-time tokens.  Transactions, the audit log,
+ * read-only handles, two writers and timings are in test_store_txn.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,20 +30,15 @@
 
 #include "store_fixture.h"
 
-/* The output of a one-line sqlite3 query, into ${buf}. */
+/* The output of a one-line query (sqlite3 or psql), into ${buf}. */
 static void
 sqlout(const char *path, const char *sql, char *buf, size_t size)
 {
 	char cmd[1024];
-	FILE *p;
 
-	snprintf(
-	    cmd, sizeof(cmd), "sqlite3 '%s' \"%s\" 2>/dev/null", path, sql);
-	assert_non_null(p = popen(cmd, "r"));
-	if (fgets(buf, (int)size, p) == NULL)
-		buf[0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	pclose(p);
+	sqlcmd(cmd, sizeof(cmd) - 32, path, sql);
+	snprintf(cmd + strlen(cmd), 32, " 2>/dev/null");
+	(void)cmdline(cmd, buf, size);
 }
 
 static void
@@ -101,6 +97,13 @@ test_open(void **state)
 	assert_int_equal(store_integrity_check(st), 0);
 	store_close(st);
 	store_close(NULL);
+	/* "sqlite:PATH" is the same database. */
+	snprintf(path, sizeof(path), "sqlite:%s", p);
+	assert_non_null(st = store_open(path, STORE_READONLY));
+	store_close(st);
+	assert_null(store_open("sqlite:", STORE_CREATE));
+	assert_null(store_open(PG_PREFIX, STORE_CREATE));
+	assert_null(store_open("", STORE_CREATE));
 
 	/* An unknown schema version is refused, with or without CREATE. */
 	assert_int_equal(sqlcli(p,
@@ -139,6 +142,126 @@ test_open(void **state)
 		fclose(f);
 	}
 	assert_null(store_open(path, 0));
+}
+
+/* Opening a PostgreSQL database: what test_open does for SQLite files. */
+static void
+test_open_pg(void **state)
+{
+	struct store *st;
+	const char *p;
+	char spec[600], out[64];
+
+	(void)state;
+	/* An empty database is initialised with CREATE only. */
+	p = newdb();
+	assert_null(store_open(p, 0));
+	assert_null(store_open(p, STORE_READONLY));
+	assert_null(store_open(p, STORE_CREATE | STORE_READONLY));
+	assert_non_null(st = store_open(p, STORE_CREATE | STORE_DURABLE));
+	assert_int_equal(store_integrity_check(st), 0);
+	assert_int_equal(store_checkpoint(st), 0);
+	store_close(st);
+	sqlout(p, "SELECT value FROM meta WHERE name = 'schema_version'", out,
+	    sizeof(out));
+	assert_string_equal(out, "1");
+	assert_non_null(st = store_open(p, 0));
+	store_close(st);
+	assert_non_null(st = store_open(p, STORE_CREATE));
+	store_close(st);
+	assert_non_null(st = store_open(p, STORE_READONLY));
+	assert_int_equal(store_integrity_check(st), 0);
+	assert_int_equal(store_checkpoint(st), -1);
+	store_close(st);
+
+	/* An unknown schema version is refused, with or without CREATE. */
+	assert_int_equal(sqlcli(p,
+	                     "UPDATE meta SET value = 2 WHERE name = "
+	                     "'schema_version'"),
+	    0);
+	assert_null(store_open(p, 0));
+	assert_null(store_open(p, STORE_CREATE));
+	assert_null(store_open(p, STORE_READONLY));
+
+	/* Another database is not ours, and is left alone. */
+	p = newdb();
+	assert_int_equal(sqlcli(p, "CREATE TABLE t (x bigint)"), 0);
+	assert_null(store_open(p, STORE_CREATE));
+	assert_null(store_open(p, 0));
+	sqlout(p, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+	    out, sizeof(out));
+	assert_string_equal(out, "1");
+
+	/* No such database, no such server, not a conninfo. */
+	snprintf(spec, sizeof(spec), "%s%s dbname=nosuchdb", PG_PREFIX, pgconn);
+	assert_null(store_open(spec, STORE_CREATE));
+	snprintf(spec, sizeof(spec),
+	    "%shost=%s/nodir dbname=x connect_timeout=2", PG_PREFIX, tmpdir);
+	assert_null(store_open(spec, STORE_CREATE));
+	assert_null(store_open(PG_PREFIX "this is not a conninfo", 0));
+}
+
+/*
+ * Migrations: an older database (here version 0: meta alone) is brought
+ * to the current version in one transaction, a failed migration leaves it
+ * as it was, and a newer one is refused and left alone.
+ */
+static void
+test_migrate(void **state)
+{
+	struct store *st;
+	struct store_host a, got;
+	const char *p;
+	char out[64];
+
+	(void)state;
+	p = newdb();
+	assert_int_equal(sqlcli(p,
+	                     "CREATE TABLE meta (name TEXT PRIMARY KEY NOT "
+	                     "NULL, value BIGINT NOT NULL);"
+	                     " INSERT INTO meta VALUES ('schema_version', 0);"
+	                     " CREATE TABLE replay (x BIGINT)"),
+	    0);
+	/* Version 0 is "not initialised": CREATE only, never read-only. */
+	assert_null(store_open(p, 0));
+	assert_null(store_open(p, STORE_READONLY));
+
+	/* The stray replay table breaks migration 1 (its index): nothing is
+	 * left of it, not even the tables created before. */
+	assert_null(store_open(p, STORE_CREATE));
+	sqlout(p, "SELECT value FROM meta WHERE name = 'schema_version'", out,
+	    sizeof(out));
+	assert_string_equal(out, "0");
+	assert_int_not_equal(sqlcli(p, "SELECT count(*) FROM hosts"), 0);
+
+	/* Without it the migration applies, and the store works. */
+	assert_int_equal(sqlcli(p, "DROP TABLE replay"), 0);
+	assert_non_null(st = store_open(p, STORE_CREATE));
+	addhost(st, &a, "a");
+	assert_int_equal(store_audit_append(st, 1, "admin", "x", "", 0), 0);
+	store_close(st);
+	sqlout(p, "SELECT value FROM meta WHERE name = 'schema_version'", out,
+	    sizeof(out));
+	assert_string_equal(out, "1");
+
+	/* A newer database is refused, and not touched. */
+	assert_int_equal(sqlcli(p,
+	                     "UPDATE meta SET value = 1000 WHERE name = "
+	                     "'schema_version'"),
+	    0);
+	assert_null(store_open(p, 0));
+	assert_null(store_open(p, STORE_CREATE));
+	assert_null(store_open(p, STORE_READONLY));
+	sqlout(p, "SELECT value FROM meta WHERE name = 'schema_version'", out,
+	    sizeof(out));
+	assert_string_equal(out, "1000");
+	assert_int_equal(sqlcli(p,
+	                     "UPDATE meta SET value = 1 WHERE name = "
+	                     "'schema_version'"),
+	    0);
+	assert_non_null(st = store_open(p, STORE_READONLY));
+	assert_int_equal(store_host_get(st, a.host_id, &got), 0);
+	store_close(st);
 }
 
 static void
@@ -546,7 +669,7 @@ test_secure_delete(void **state)
 	struct store_host a;
 	struct store_key k;
 	uint64_t count;
-	char wal[300];
+	char wal[sizeof(dbpath) + 8];
 
 	(void)state;
 	addhost(st, &a, "a");
@@ -726,8 +849,9 @@ test_tokens(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest sqlite_tests[] = {
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_migrate),
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_host_foreach),
 		cmocka_unit_test(test_host_rotate),
@@ -738,6 +862,24 @@ main(void)
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_tokens),
 	};
+	/* Secure deletion is SQLite's (PostgreSQL vacuums dead rows). */
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test(test_open_pg),
+		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_host_foreach),
+		cmocka_unit_test(test_host_rotate),
+		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_remove_cascade),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_tokens),
+	};
+	int rc;
 
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	rc = cmocka_run_group_tests_name(
+	    "sqlite", sqlite_tests, setup, teardown);
+	rc += pg_run(
+	    "postgresql", pg_tests, sizeof(pg_tests) / sizeof(pg_tests[0]));
+	return (rc);
 }

@@ -1,10 +1,11 @@
 /*
  * test_store_txn.c: the store's transactions (commit, rollback, a failed
  * write inside one), the hash-chained audit log (appends in transactions
- * and across connections, tampering found with the sqlite3 CLI),
+ * and across connections, tampering found with the sqlite3 CLI or psql),
  * read-only handles refusing every write, two writers (busy timeout, then
  * waiting for the other's commit), checkpoints from another connection,
- * and a timing line per operation.
+ * and a timing line per operation; on both backends (store_fixture.h),
+ * checkpoints on SQLite only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,7 +57,7 @@ collect_audit(const struct store_audit *a, void *arg)
 		au->first = a->seq;
 	au->last = a->seq;
 	au->n++;
-	strcpy(au->actor, a->actor);
+	snprintf(au->actor, sizeof(au->actor), "%s", a->actor);
 	au->detaillen = strlen(a->detail);
 	return (0);
 }
@@ -158,9 +159,12 @@ test_audit(void **state)
 
 	/* Tamper with record 3 behind the store's back. */
 	assert_int_equal(sqlcli(p,
-	                     "DROP TRIGGER audit_no_update;"
-	                     " UPDATE audit SET detail = 'peer=y'"
-	                     " WHERE seq = 3"),
+	                     is_pg(p) ? "DROP TRIGGER audit_no_update ON audit;"
+	                                " UPDATE audit SET detail = 'peer=y'"
+	                                " WHERE seq = 3"
+	                              : "DROP TRIGGER audit_no_update;"
+	                                " UPDATE audit SET detail = 'peer=y'"
+	                                " WHERE seq = 3"),
 	    0);
 	assert_non_null(st = store_open(p, STORE_READONLY));
 	assert_int_equal(store_audit_verify(st, &count, &bad), -1);
@@ -186,13 +190,48 @@ test_audit(void **state)
 
 	/* A deleted record: the next one does not link. */
 	assert_int_equal(sqlcli(p,
-	                     "DROP TRIGGER audit_no_delete;"
-	                     " DELETE FROM audit WHERE seq = 5"),
+	                     is_pg(p) ? "DROP TRIGGER audit_no_delete ON audit;"
+	                                " DELETE FROM audit WHERE seq = 5"
+	                              : "DROP TRIGGER audit_no_delete;"
+	                                " DELETE FROM audit WHERE seq = 5"),
 	    0);
 	assert_non_null(st = store_open(p, 0));
 	assert_int_equal(store_audit_verify(st, &count, &bad), -1);
 	assert_int_equal(bad, 6);
 	assert_int_equal(count, 4);
+	store_close(st);
+}
+
+/*
+ * Strings are bytes, on both backends: a host named in Latin-1, an audit
+ * record whose detail the cap cuts inside a UTF-8 sequence.
+ */
+static void
+test_bytes(void **state)
+{
+	struct store *st = freshdb();
+	struct store_host a, got;
+	struct audits au;
+	char detail[STORE_AUDIT_DETAILBYTES_MAX + 8];
+	uint64_t count;
+	int64_t bad;
+
+	(void)state;
+	addhost(st, &a, "caf\xe9");
+	assert_int_equal(store_host_get_by_name(st, "caf\xe9", &got), 0);
+	assert_string_equal(got.name, "caf\xe9");
+	assert_string_equal(got.pub.comment, "caf\xe9");
+	memset(detail, 'x', STORE_AUDIT_DETAILBYTES_MAX - 1);
+	memcpy(detail + STORE_AUDIT_DETAILBYTES_MAX - 1, "\xc3\xa9", 3);
+	assert_int_equal(
+	    store_audit_append(st, 1, "\xe9t\xe9", "op", detail, 0), 0);
+	memset(&au, 0, sizeof(au));
+	assert_int_equal(store_audit_foreach(st, 1, collect_audit, &au), 0);
+	assert_int_equal(au.n, 1);
+	assert_string_equal(au.actor, "\xe9t\xe9");
+	assert_int_equal(au.detaillen, STORE_AUDIT_DETAILBYTES_MAX);
+	assert_int_equal(store_audit_verify(st, &count, &bad), 0);
+	assert_int_equal(count, 1);
 	store_close(st);
 }
 
@@ -243,6 +282,7 @@ test_readonly(void **state)
 	mkkey(&k, a.host_id, a.host_id, "ssh", 0, 100);
 	assert_int_equal(store_key_put(st, &k), 0);
 	memset(tok, 1, sizeof(tok));
+	memset(out, 2, sizeof(out)); /* the "wrapped secret" stored */
 	assert_int_equal(store_token_add(st, tok, out, 30, 1000), 0);
 	assert_int_equal(store_audit_append(st, 1, "admin", "x", "", 0), 0);
 	store_close(st);
@@ -363,6 +403,129 @@ test_busy(void **state)
 	store_close(a);
 }
 
+struct appender {
+	struct store *st;
+	uint8_t id; /* 1 or 2 */
+	int fails; /* store errors */
+	int dups; /* STORE_DUPLICATE for the shared nonce */
+};
+
+/* 100 rounds: a transaction of a nonce and two records, or one record. */
+static void *
+append_many(void *arg)
+{
+	struct appender *ap = arg;
+	uint8_t sender[STORE_IDBYTES], nonce[STORE_NONCEBYTES];
+	int i, rc;
+
+	memset(sender, ap->id, sizeof(sender));
+	for (i = 0; i < 100; i++) {
+		memset(nonce, 0, sizeof(nonce));
+		nonce[0] = (uint8_t)i;
+		if (i % 2 == 0) {
+			if (store_begin(ap->st) != 0 ||
+			    store_replay_put(ap->st, sender, nonce, 5) != 0 ||
+			    store_audit_append(
+			        ap->st, i, "t", "REQUEST", "in", 0) != 0 ||
+			    store_audit_append(
+			        ap->st, i, "t", "RETRIEVE", "in", 0) != 0 ||
+			    store_commit(ap->st) != 0) {
+				store_rollback(ap->st);
+				ap->fails++;
+			}
+		} else if (store_audit_append(ap->st, i, "t", "x", "out", 0)) {
+			ap->fails++;
+		}
+		if (i == 50) {
+			/* The same nonce from both: one of them is a replay. */
+			memset(nonce, 0xee, sizeof(nonce));
+			rc = store_replay_put(ap->st, nonce, nonce, 5);
+			if (rc == STORE_DUPLICATE)
+				ap->dups++;
+			else if (rc != 0)
+				ap->fails++;
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * Two connections (two KDC instances, on PostgreSQL) append to the audit
+ * chain at once, in transactions and alone: one chain, no gap, every
+ * record there; a nonce recorded by both is a replay for one of them.
+ */
+static void
+test_audit_concurrent(void **state)
+{
+	struct appender ap[2];
+	pthread_t t[2];
+	uint64_t count;
+	int64_t bad;
+	int i;
+
+	(void)state;
+	memset(ap, 0, sizeof(ap));
+	assert_non_null(ap[0].st = freshdb());
+	assert_non_null(ap[1].st = store_open(dbpath, 0));
+	for (i = 0; i < 2; i++) {
+		ap[i].id = (uint8_t)(i + 1);
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, append_many, &ap[i]), 0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	assert_int_equal(ap[0].fails + ap[1].fails, 0);
+	assert_int_equal(ap[0].dups + ap[1].dups, 1);
+	assert_int_equal(store_audit_verify(ap[1].st, &count, &bad), 0);
+	assert_int_equal(count, 2 * (50 * 2 + 50));
+	store_close(ap[0].st);
+	store_close(ap[1].st);
+}
+
+/*
+ * PostgreSQL: a connection the server drops (a restart, a killed backend)
+ * fails the statement that finds it, and the next one reconnects; an open
+ * transaction is lost, and its commit fails.
+ */
+static void
+test_reconnect(void **state)
+{
+	struct store *st = freshdb();
+	struct store_host a, b, got;
+	char sql[256];
+	uint64_t count;
+	int64_t bad;
+
+	(void)state;
+	addhost(st, &a, "a");
+	assert_int_equal(store_audit_append(st, 1, "admin", "x", "", 0), 0);
+	snprintf(sql, sizeof(sql),
+	    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	    " WHERE datname = 'kdc%d' AND pid <> pg_backend_pid()",
+	    dbn);
+	assert_int_equal(sqlcli(dbpath, sql), 0);
+	assert_int_equal(store_host_get(st, a.host_id, &got), -1);
+	assert_int_equal(store_host_get(st, a.host_id, &got), 0);
+	/* Prepared statements again, the session settings again. */
+	assert_int_equal(store_audit_append(st, 2, "admin", "x", "", 0), 0);
+
+	/* Inside a transaction: lost, then the next one works. */
+	assert_int_equal(store_begin(st), 0);
+	mkhost(&b, "b", STORE_HOST_ACTIVE);
+	assert_int_equal(store_host_add(st, &b), 0);
+	assert_int_equal(sqlcli(dbpath, sql), 0);
+	assert_int_equal(store_audit_append(st, 3, "admin", "x", "", 0), -1);
+	assert_int_equal(store_commit(st), -1);
+	assert_int_equal(store_host_get(st, b.host_id, &got), STORE_NOTFOUND);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_host_add(st, &b), 0);
+	assert_int_equal(store_audit_append(st, 3, "admin", "x", "", 0), 0);
+	assert_int_equal(store_commit(st), 0);
+	assert_int_equal(store_audit_verify(st, &count, &bad), 0);
+	assert_int_equal(count, 3);
+	store_close(st);
+}
+
 static off_t
 fsize(const char *path)
 {
@@ -377,7 +540,7 @@ test_checkpoint(void **state)
 	struct store *st = freshdb(), *rd;
 	struct store_host a, b;
 	struct store_key k;
-	char wal[300];
+	char wal[sizeof(dbpath) + 8];
 	uint64_t count;
 	off_t dbsize;
 	int i;
@@ -399,14 +562,14 @@ test_checkpoint(void **state)
 		}
 		assert_int_equal(store_commit(st), 0);
 	}
-	assert_true(fsize(wal) > 1000 * 4096);
+	assert_true(fsize(wal) > (off_t)1000 * 4096);
 	assert_int_equal(fsize(dbpath), dbsize);
 	assert_int_equal(store_key_count(rd, &count), 0);
 	assert_int_equal(count, 10000);
 
 	/* Another connection checkpoints into the database file. */
 	assert_int_equal(store_checkpoint(rd), 0);
-	assert_true(fsize(dbpath) > dbsize + 100 * 4096);
+	assert_true(fsize(dbpath) > dbsize + (off_t)100 * 4096);
 	assert_int_equal(store_key_count(rd, &count), 0);
 	assert_int_equal(count, 10000);
 	assert_int_equal(store_integrity_check(st), 0);
@@ -418,7 +581,8 @@ test_checkpoint(void **state)
 static void
 test_timing(void **state)
 {
-	enum { N = 10000, BATCH = 32 };
+	/* NGRP: the REQUESTs the group commits make (whole batches). */
+	enum { N = 10000, BATCH = 32, NGRP = N / BATCH * BATCH };
 	struct store *st = freshdb();
 	struct store_host a, b;
 	struct store_key *keys, got;
@@ -475,7 +639,7 @@ test_timing(void **state)
 		}
 		assert_int_equal(store_commit(st), 0);
 	}
-	grp = (now_s() - t0) / ((N / BATCH) * BATCH) * 1e6;
+	grp = (now_s() - t0) / NGRP * 1e6;
 
 	assert_int_equal(store_key_count(st, &count), 0);
 	assert_int_equal(count, N + (N / BATCH) * BATCH);
@@ -493,14 +657,32 @@ test_timing(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest sqlite_tests[] = {
 		cmocka_unit_test(test_audit),
+		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_txn),
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_audit_concurrent),
 		cmocka_unit_test(test_checkpoint),
 		cmocka_unit_test(test_timing),
 	};
+	/* Checkpoints are SQLite's (the server checkpoints on its own). */
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test(test_audit),
+		cmocka_unit_test(test_bytes),
+		cmocka_unit_test(test_txn),
+		cmocka_unit_test(test_readonly),
+		cmocka_unit_test(test_busy),
+		cmocka_unit_test(test_audit_concurrent),
+		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_timing),
+	};
+	int rc;
 
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	rc = cmocka_run_group_tests_name(
+	    "sqlite", sqlite_tests, setup, teardown);
+	rc += pg_run(
+	    "postgresql", pg_tests, sizeof(pg_tests) / sizeof(pg_tests[0]));
+	return (rc);
 }

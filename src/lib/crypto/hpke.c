@@ -386,6 +386,7 @@ hpke_setup_sender(uint8_t enc[static HPKE_ENCBYTES],
 
 	if (check_params(params, true, "hpke_setup_sender"))
 		goto err0;
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): check_params refused NULL */
 	auth = is_auth(params->mode);
 
 	/*

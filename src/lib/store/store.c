@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,15 +25,21 @@
 
 #include "store_int.h"
 
-#define STORE_SCHEMA_VERSION 1
 /* Page cache per connection, KiB (negative cache_size = KiB). */
 #define STORE_CACHE_KIB 8000
 
-static const char store_schema[] =
+/*
+ * The schema version lives in meta ('schema_version'), created before the
+ * first migration.  Version 0 is an empty database.
+ */
+static const char store_meta[] =
     "CREATE TABLE IF NOT EXISTS meta ("
     " name TEXT PRIMARY KEY NOT NULL,"
     " value INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', 1);"
+    "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', 0);";
+
+/* Version 1: the first schema. */
+static const char store_v1[] =
     "CREATE TABLE IF NOT EXISTS hosts ("
     " host_id BLOB PRIMARY KEY NOT NULL CHECK (length(host_id) = 16),"
     " name TEXT UNIQUE NOT NULL,"
@@ -68,7 +75,7 @@ static const char store_schema[] =
     /*
      * No index on client_id or peer_id: with random key ids each index is
      * one more random leaf page per insert, and inserts (REQUEST) are the
-     * hot path; host removal (cascade) and store_key_revoke_host scan the
+     * hot path; host removal (cascade) and sqlstore_key_revoke_host scan the
      * table instead (about 10 ms per 100,000 keys).
      */
     "CREATE INDEX IF NOT EXISTS session_keys_expiry"
@@ -97,6 +104,18 @@ static const char store_schema[] =
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;";
+
+/*
+ * The migrations, in order: store_migrations[i] takes the schema from
+ * version i to version i + 1.  Append to change the schema (never edit
+ * one that shipped); the last one's version is the one this code knows.
+ * pgstore_schema.c keeps the same numbering for PostgreSQL.
+ */
+static const char *const store_migrations[] = {
+	store_v1,
+};
+#define STORE_SCHEMA_VERSION \
+	((int64_t)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
 #define HOST_COLS \
 	"SELECT h.host_id, h.name, h.state, h.kvno, h.created_ms, h.addrs," \
@@ -189,7 +208,7 @@ store_global_init(void)
 }
 
 int
-store_fail(struct store *st, const char *what)
+store_fail(struct sqlstore *st, const char *what)
 {
 	log_ratelimited(&st->rl, LOG_WARNING, "store: %s: %s", what,
 	    sqlite3_errmsg(st->db));
@@ -198,7 +217,7 @@ store_fail(struct store *st, const char *what)
 }
 
 int
-store_failx(struct store *st, const char *what)
+store_failx(struct sqlstore *st, const char *what)
 {
 	log_ratelimited(&st->rl, LOG_WARNING, "store: %s", what);
 	st->audit_head_valid = false;
@@ -213,7 +232,7 @@ store_done(sqlite3_stmt *s)
 }
 
 int
-store_exec(struct store *st, enum store_stmt id, const char *what)
+store_exec(struct sqlstore *st, enum store_stmt id, const char *what)
 {
 	sqlite3_stmt *s = st->stmt[id];
 	int rc, ret;
@@ -231,7 +250,7 @@ store_exec(struct store *st, enum store_stmt id, const char *what)
 }
 
 int
-store_write_ok(struct store *st)
+store_write_ok(struct sqlstore *st)
 {
 	if (st->in_txn && sqlite3_get_autocommit(st->db))
 		return (store_failx(st, "transaction rolled back by an error"));
@@ -239,7 +258,7 @@ store_write_ok(struct store *st)
 }
 
 int
-store_op_begin(struct store *st, int *how)
+store_op_begin(struct sqlstore *st, int *how)
 {
 	if (store_write_ok(st))
 		return (-1);
@@ -252,7 +271,7 @@ store_op_begin(struct store *st, int *how)
 }
 
 int
-store_op_end(struct store *st, int how, bool ok)
+store_op_end(struct sqlstore *st, int how, bool ok)
 {
 	if (how == STORE_OP_SAVEPOINT) {
 		if (ok && store_exec(st, S_RELEASE, "release") == 0)
@@ -327,7 +346,7 @@ create_file(const char *path)
 
 /* Run the constant SQL ${sql} (no user data in it). */
 static int
-exec_sql(struct store *st, const char *sql, const char *what)
+exec_sql(struct sqlstore *st, const char *sql, const char *what)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return (store_fail(st, what));
@@ -339,7 +358,7 @@ exec_sql(struct store *st, const char *sql, const char *what)
  * ${*v}.  Return 0, STORE_NOTFOUND if there is no row, or -1 (logged).
  */
 static int
-query_int(struct store *st, const char *sql, int64_t *v, const char *what)
+query_int(struct sqlstore *st, const char *sql, int64_t *v, const char *what)
 {
 	sqlite3_stmt *s;
 	int rc, ret;
@@ -360,7 +379,7 @@ query_int(struct store *st, const char *sql, int64_t *v, const char *what)
 
 /* Connection settings. */
 static int
-set_pragmas(struct store *st, int flags)
+set_pragmas(struct sqlstore *st, int flags)
 {
 	char sql[256];
 
@@ -387,7 +406,7 @@ set_pragmas(struct store *st, int flags)
 
 /* Switch to WAL mode (persistent: a no-op once the database is in it). */
 static int
-set_wal(struct store *st)
+set_wal(struct sqlstore *st)
 {
 	sqlite3_stmt *s;
 	const char *mode;
@@ -418,14 +437,15 @@ err0:
 }
 
 /*
- * Check that the database is ours, in the schema version we know, or (with
- * STORE_CREATE) empty.  Nothing is written.
+ * Put in ${*v} the schema version of the database: 0 if it is empty (with
+ * STORE_CREATE only: else it is refused).  Refuse a database that is not
+ * ours or newer than this code.  Nothing is written.
  */
 static int
-check_schema(struct store *st, int flags)
+schema_version(struct sqlstore *st, int flags, int64_t *v)
 {
 	const char *path = sqlite3_db_filename(st->db, "main");
-	int64_t v, nmeta, ntables;
+	int64_t nmeta, ntables;
 	int rc;
 
 	if (query_int(st,
@@ -442,10 +462,11 @@ check_schema(struct store *st, int flags)
 			    ntables == 0 ? " (not initialised)" : "");
 			return (-1);
 		}
+		*v = 0;
 		return (0);
 	}
 	rc = query_int(st,
-	    "SELECT value FROM meta WHERE name = 'schema_version'", &v,
+	    "SELECT value FROM meta WHERE name = 'schema_version'", v,
 	    "schema version");
 	if (rc == -1)
 		return (-1);
@@ -453,36 +474,65 @@ check_schema(struct store *st, int flags)
 		log_warnx("store: %s: no schema version", path);
 		return (-1);
 	}
-	if (v != STORE_SCHEMA_VERSION) {
-		log_warnx(
-		    "store: %s: unknown schema version %lld (this program "
-		    "knows %d)",
-		    path, (long long)v, STORE_SCHEMA_VERSION);
+	if (*v < 0 || *v > STORE_SCHEMA_VERSION) {
+		log_warnx("store: %s: schema version %" PRId64
+		          " is newer than this program's (%" PRId64
+		          "): upgrade cryptgate",
+		    path, *v, STORE_SCHEMA_VERSION);
+		return (-1);
+	}
+	if (*v == 0 && !(flags & STORE_CREATE)) {
+		log_warnx("store: %s: not initialised", path);
 		return (-1);
 	}
 	return (0);
 }
 
-/* Create what is missing of the schema, atomically. */
+/*
+ * Bring the schema from its version to STORE_SCHEMA_VERSION in one
+ * transaction: every migration applies, or none.  The version is read
+ * again under the write lock, since another process may have migrated in
+ * between.
+ */
 static int
-create_schema(struct store *st)
+migrate(struct sqlstore *st, int flags)
 {
+	char sql[128];
+	int64_t v, i;
+
 	if (exec_sql(st, "BEGIN IMMEDIATE", "begin"))
 		return (-1);
-	if (exec_sql(st, store_schema, "create schema") ||
-	    exec_sql(st, "COMMIT", "commit")) {
-		if (!sqlite3_get_autocommit(st->db))
-			(void)sqlite3_exec(
-			    st->db, "ROLLBACK", NULL, NULL, NULL);
-		return (-1);
+	if (schema_version(st, flags, &v) || exec_sql(st, store_meta, "meta"))
+		goto err;
+	for (i = v; i < STORE_SCHEMA_VERSION; i++) {
+		if (exec_sql(st, store_migrations[i], "migrate"))
+			goto err;
+		log_info("store: %s: schema version %" PRId64,
+		    sqlite3_db_filename(st->db, "main"), i + 1);
 	}
+	snprintf(sql, sizeof(sql),
+	    "UPDATE meta SET value = %" PRId64 " WHERE name = 'schema_version'",
+	    STORE_SCHEMA_VERSION);
+	if (exec_sql(st, sql, "schema version") ||
+	    exec_sql(st, "COMMIT", "commit"))
+		goto err;
+
+	/* Success! */
 	return (0);
+
+err:
+	if (!sqlite3_get_autocommit(st->db))
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+
+	/* Failure! */
+	return (-1);
 }
 
-struct store *
-store_open(const char *path, int flags)
+struct sqlstore *
+sqlstore_open(const char *path, int flags)
 {
-	struct store *st;
+	struct sqlstore *st;
+	int64_t v;
 	int oflags, i;
 
 	if (pthread_once(&store_once, store_global_init) != 0 ||
@@ -495,7 +545,7 @@ store_open(const char *path, int flags)
 		goto err0;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		log_warn("store_open");
+		log_warn("sqlstore_open");
 		goto err0;
 	}
 	st->flags = flags;
@@ -513,11 +563,17 @@ store_open(const char *path, int flags)
 			    "store: %s: %s", path, sqlite3_errmsg(st->db));
 		goto err1;
 	}
-	if (set_pragmas(st, flags) || check_schema(st, flags))
+	if (set_pragmas(st, flags) || schema_version(st, flags, &v))
 		goto err1;
+	if (v < STORE_SCHEMA_VERSION && (flags & STORE_READONLY)) {
+		log_warnx("store: %s: schema version %" PRId64
+		          ": open it read-write once to upgrade it to %" PRId64,
+		    path, v, STORE_SCHEMA_VERSION);
+		goto err1;
+	}
 	if (!(flags & STORE_READONLY) && set_wal(st))
 		goto err1;
-	if ((flags & STORE_CREATE) && create_schema(st))
+	if (v < STORE_SCHEMA_VERSION && migrate(st, flags))
 		goto err1;
 	for (i = 0; i < S_NSTMT; i++) {
 		if (sqlite3_prepare_v3(st->db, store_sql[i], -1,
@@ -532,21 +588,21 @@ store_open(const char *path, int flags)
 	return (st);
 
 err1:
-	store_close(st);
+	sqlstore_close(st);
 err0:
 	/* Failure! */
 	return (NULL);
 }
 
 void
-store_close(struct store *st)
+sqlstore_close(struct sqlstore *st)
 {
 	int i;
 
 	if (st == NULL)
 		return;
 	if (st->in_txn)
-		store_rollback(st);
+		sqlstore_rollback(st);
 	for (i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
@@ -555,7 +611,7 @@ store_close(struct store *st)
 }
 
 int
-store_busy_timeout(struct store *st, int ms)
+sqlstore_busy_timeout(struct sqlstore *st, int ms)
 {
 	if (sqlite3_busy_timeout(st->db, ms) != SQLITE_OK)
 		return (store_fail(st, "busy timeout"));
@@ -563,7 +619,7 @@ store_busy_timeout(struct store *st, int ms)
 }
 
 int
-store_checkpoint(struct store *st)
+sqlstore_checkpoint(struct sqlstore *st)
 {
 	int rc;
 
@@ -578,7 +634,7 @@ store_checkpoint(struct store *st)
 }
 
 int
-store_begin(struct store *st)
+sqlstore_begin(struct sqlstore *st)
 {
 	if (st->in_txn)
 		return (store_failx(st, "begin: a transaction is open"));
@@ -592,7 +648,7 @@ store_begin(struct store *st)
 }
 
 int
-store_commit(struct store *st)
+sqlstore_commit(struct sqlstore *st)
 {
 	int ret = 0;
 
@@ -609,7 +665,7 @@ store_commit(struct store *st)
 }
 
 void
-store_rollback(struct store *st)
+sqlstore_rollback(struct sqlstore *st)
 {
 	if (!st->in_txn)
 		return;
@@ -620,7 +676,7 @@ store_rollback(struct store *st)
 }
 
 int
-store_integrity_check(struct store *st)
+sqlstore_integrity_check(struct sqlstore *st)
 {
 	sqlite3_stmt *s = st->stmt[S_INTEGRITY];
 	const unsigned char *msg;

@@ -23,12 +23,6 @@
 	(STORE_HASHBYTES + 8 + 8 + 1 + STORE_AUDIT_ACTORBYTES_MAX + 1 + \
 	    AUDIT_OPBYTES_MAX + 2 + STORE_AUDIT_DETAILBYTES_MAX + 4)
 
-/* A record's text fields, as lengths and bytes (not NUL-terminated). */
-struct audit_text {
-	const char *actor, *op, *detail;
-	size_t actorlen, oplen, detaillen;
-};
-
 static uint8_t *
 put_be(uint8_t *p, uint64_t v, size_t n)
 {
@@ -39,11 +33,10 @@ put_be(uint8_t *p, uint64_t v, size_t n)
 	return (p + n);
 }
 
-/* ${hash} of the record (${prev}, ${seq}, ${ts_ms}, ${t}, ${result}). */
-static int
-audit_hash(uint8_t hash[static STORE_HASHBYTES],
+int
+store_audit_hash(uint8_t hash[static STORE_HASHBYTES],
     const uint8_t prev[static STORE_HASHBYTES], int64_t seq, int64_t ts_ms,
-    const struct audit_text *t, int result)
+    const struct store_audit_text *t, int result)
 {
 	uint8_t buf[AUDIT_ENCBYTES_MAX], *p = buf;
 
@@ -70,7 +63,8 @@ audit_hash(uint8_t hash[static STORE_HASHBYTES],
 
 /* Load the chain head (last seq and hash; 0 and zeros if empty). */
 static int
-audit_head(struct store *st, int64_t *seq, uint8_t hash[static STORE_HASHBYTES])
+audit_head(
+    struct sqlstore *st, int64_t *seq, uint8_t hash[static STORE_HASHBYTES])
 {
 	sqlite3_stmt *s = st->stmt[S_AUDIT_HEAD];
 	int rc, ret = 0;
@@ -88,10 +82,10 @@ audit_head(struct store *st, int64_t *seq, uint8_t hash[static STORE_HASHBYTES])
 	return (ret);
 }
 
-/* The body of store_audit_append, inside a transaction. */
+/* The body of sqlstore_audit_append, inside a transaction. */
 static int
-audit_append(
-    struct store *st, int64_t ts_ms, const struct audit_text *t, int result)
+audit_append(struct sqlstore *st, int64_t ts_ms,
+    const struct store_audit_text *t, int result)
 {
 	sqlite3_stmt *s = st->stmt[S_AUDIT_INSERT];
 	uint8_t prev[STORE_HASHBYTES], hash[STORE_HASHBYTES];
@@ -104,7 +98,7 @@ audit_append(
 	} else if (audit_head(st, &seq, prev))
 		return (-1);
 	seq++;
-	if (audit_hash(hash, prev, seq, ts_ms, t, result))
+	if (store_audit_hash(hash, prev, seq, ts_ms, t, result))
 		return (store_failx(st, "audit: cannot hash the record"));
 	if (sqlite3_bind_int64(s, 1, seq) || sqlite3_bind_int64(s, 2, ts_ms) ||
 	    sqlite3_bind_text(
@@ -131,10 +125,10 @@ audit_append(
 }
 
 int
-store_audit_append(struct store *st, int64_t ts_ms, const char *actor,
+sqlstore_audit_append(struct sqlstore *st, int64_t ts_ms, const char *actor,
     const char *op, const char *detail, int result)
 {
-	struct audit_text t;
+	struct store_audit_text t;
 	int how, rc;
 
 	t.actor = actor != NULL ? actor : "";
@@ -183,7 +177,7 @@ verify_row(
 {
 	uint8_t rprev[STORE_HASHBYTES], rhash[STORE_HASHBYTES];
 	uint8_t hash[STORE_HASHBYTES];
-	struct audit_text t;
+	struct store_audit_text t;
 	int64_t seq, result;
 	const char *why;
 
@@ -205,8 +199,8 @@ verify_row(
 		why = "malformed hash";
 	else if (memcmp(rprev, prev, STORE_HASHBYTES) != 0)
 		why = "does not link to the record before";
-	else if (audit_hash(hash, prev, seq, sqlite3_column_int64(s, 1), &t,
-	             (int)result) ||
+	else if (store_audit_hash(hash, prev, seq, sqlite3_column_int64(s, 1),
+	             &t, (int)result) ||
 	    memcmp(hash, rhash, STORE_HASHBYTES) != 0)
 		why = "hash mismatch";
 	else {
@@ -218,7 +212,7 @@ verify_row(
 }
 
 int
-store_audit_verify(struct store *st, uint64_t *count, int64_t *bad_seq)
+sqlstore_audit_verify(struct sqlstore *st, uint64_t *count, int64_t *bad_seq)
 {
 	sqlite3_stmt *s = st->stmt[S_AUDIT_FOREACH];
 	uint8_t prev[STORE_HASHBYTES];
@@ -248,7 +242,7 @@ store_audit_verify(struct store *st, uint64_t *count, int64_t *bad_seq)
 }
 
 int
-store_audit_foreach(struct store *st, int64_t since_seq,
+sqlstore_audit_foreach(struct sqlstore *st, int64_t since_seq,
     int (*cb)(const struct store_audit *, void *), void *arg)
 {
 	sqlite3_stmt *s = st->stmt[S_AUDIT_FOREACH];

@@ -42,7 +42,7 @@ text_ok(const char *s, size_t max)
 
 /* Log that the stored row of host ${id} is malformed.  Return -1. */
 static int
-bad_row(struct store *st, const uint8_t *id, const char *why)
+bad_row(struct sqlstore *st, const uint8_t *id, const char *why)
 {
 	char hex[ENCODE_HEXLEN(STORE_IDBYTES) + 1];
 
@@ -76,7 +76,7 @@ pub_valid(const struct hostpub *pub)
  * id: the keys of version 1 must hash to it.
  */
 static int
-pub_row(struct store *st, sqlite3_stmt *s, int col, const uint8_t *id,
+pub_row(struct sqlstore *st, sqlite3_stmt *s, int col, const uint8_t *id,
     uint16_t kvno, struct hostpub *pub)
 {
 	int64_t type;
@@ -103,7 +103,7 @@ pub_row(struct store *st, sqlite3_stmt *s, int col, const uint8_t *id,
 
 /* Fill ${h} from the current row of a host query ${s}. */
 static int
-host_row(struct store *st, sqlite3_stmt *s, struct store_host *h)
+host_row(struct sqlstore *st, sqlite3_stmt *s, struct store_host *h)
 {
 	size_t addrlen;
 	int64_t v;
@@ -134,7 +134,7 @@ host_row(struct store *st, sqlite3_stmt *s, struct store_host *h)
 
 /* Insert the key row (${id}, ${kvno}, ${pub}), current (no expiry). */
 static int
-insert_hostkey(struct store *st, const uint8_t *id, uint16_t kvno,
+insert_hostkey(struct sqlstore *st, const uint8_t *id, uint16_t kvno,
     const struct hostpub *pub)
 {
 	sqlite3_stmt *s = st->stmt[S_HOSTKEY_INSERT];
@@ -154,7 +154,7 @@ insert_hostkey(struct store *st, const uint8_t *id, uint16_t kvno,
 }
 
 int
-store_host_add(struct store *st, const struct store_host *h)
+sqlstore_host_add(struct sqlstore *st, const struct store_host *h)
 {
 	sqlite3_stmt *s = st->stmt[S_HOST_INSERT];
 	uint8_t id[STORE_IDBYTES];
@@ -194,7 +194,7 @@ store_host_add(struct store *st, const struct store_host *h)
 
 /* Run the host query ${id} bound by the caller and fill ${h}. */
 static int
-host_query(struct store *st, enum store_stmt id, struct store_host *h)
+host_query(struct sqlstore *st, enum store_stmt id, struct store_host *h)
 {
 	sqlite3_stmt *s = st->stmt[id];
 	int rc, ret;
@@ -211,7 +211,7 @@ host_query(struct store *st, enum store_stmt id, struct store_host *h)
 }
 
 int
-store_host_get(struct store *st, const uint8_t id[static STORE_IDBYTES],
+sqlstore_host_get(struct sqlstore *st, const uint8_t id[static STORE_IDBYTES],
     struct store_host *h)
 {
 	sqlite3_stmt *s = st->stmt[S_HOST_GET];
@@ -224,7 +224,8 @@ store_host_get(struct store *st, const uint8_t id[static STORE_IDBYTES],
 }
 
 int
-store_host_get_by_name(struct store *st, const char *name, struct store_host *h)
+sqlstore_host_get_by_name(
+    struct sqlstore *st, const char *name, struct store_host *h)
 {
 	sqlite3_stmt *s = st->stmt[S_HOST_GET_NAME];
 
@@ -239,7 +240,7 @@ store_host_get_by_name(struct store *st, const char *name, struct store_host *h)
 }
 
 int
-store_host_key(struct store *st, const uint8_t id[static STORE_IDBYTES],
+sqlstore_host_key(struct sqlstore *st, const uint8_t id[static STORE_IDBYTES],
     uint16_t kvno, int64_t now_ms, struct hostpub *pub)
 {
 	sqlite3_stmt *s = st->stmt[S_HOST_KEY];
@@ -262,8 +263,8 @@ store_host_key(struct store *st, const uint8_t id[static STORE_IDBYTES],
 }
 
 int
-store_host_set_state(struct store *st, const uint8_t id[static STORE_IDBYTES],
-    enum store_host_state state)
+sqlstore_host_set_state(struct sqlstore *st,
+    const uint8_t id[static STORE_IDBYTES], enum store_host_state state)
 {
 	sqlite3_stmt *s = st->stmt[S_HOST_SET_STATE];
 
@@ -281,9 +282,9 @@ store_host_set_state(struct store *st, const uint8_t id[static STORE_IDBYTES],
 	return (sqlite3_changes(st->db) == 0 ? STORE_NOTFOUND : 0);
 }
 
-/* The body of store_host_rotate, inside its transaction or savepoint. */
+/* The body of sqlstore_host_rotate, inside its transaction or savepoint. */
 static int
-rotate(struct store *st, const uint8_t *id, const struct hostpub *pub,
+rotate(struct sqlstore *st, const uint8_t *id, const struct hostpub *pub,
     uint16_t new_kvno, int64_t old_valid_until_ms)
 {
 	sqlite3_stmt *s;
@@ -328,8 +329,9 @@ rotate(struct store *st, const uint8_t *id, const struct hostpub *pub,
 }
 
 int
-store_host_rotate(struct store *st, const uint8_t id[static STORE_IDBYTES],
-    const struct hostpub *pub, uint16_t new_kvno, int64_t old_valid_until_ms)
+sqlstore_host_rotate(struct sqlstore *st,
+    const uint8_t id[static STORE_IDBYTES], const struct hostpub *pub,
+    uint16_t new_kvno, int64_t old_valid_until_ms)
 {
 	int how, rc;
 
@@ -344,7 +346,8 @@ store_host_rotate(struct store *st, const uint8_t id[static STORE_IDBYTES],
 }
 
 int
-store_host_remove(struct store *st, const uint8_t id[static STORE_IDBYTES])
+sqlstore_host_remove(
+    struct sqlstore *st, const uint8_t id[static STORE_IDBYTES])
 {
 	sqlite3_stmt *s = st->stmt[S_HOST_DELETE];
 
@@ -361,8 +364,8 @@ store_host_remove(struct store *st, const uint8_t id[static STORE_IDBYTES])
 }
 
 int
-store_host_foreach(
-    struct store *st, int (*cb)(const struct store_host *, void *), void *arg)
+sqlstore_host_foreach(struct sqlstore *st,
+    int (*cb)(const struct store_host *, void *), void *arg)
 {
 	sqlite3_stmt *s = st->stmt[S_HOST_FOREACH];
 	struct store_host h;
@@ -382,7 +385,7 @@ store_host_foreach(
 
 /* Bind (client, peer, service) to the first parameters of ${s}. */
 static int
-bind_rule(struct store *st, sqlite3_stmt *s, const uint8_t *client,
+bind_rule(struct sqlstore *st, sqlite3_stmt *s, const uint8_t *client,
     const uint8_t *peer, const char *service)
 {
 	if (sqlite3_bind_blob(s, 1, client, STORE_IDBYTES, SQLITE_STATIC) ||
@@ -395,7 +398,8 @@ bind_rule(struct store *st, sqlite3_stmt *s, const uint8_t *client,
 }
 
 int
-store_policy_allow(struct store *st, const uint8_t client[static STORE_IDBYTES],
+sqlstore_policy_allow(struct sqlstore *st,
+    const uint8_t client[static STORE_IDBYTES],
     const uint8_t peer[static STORE_IDBYTES], const char *service)
 {
 	if (!text_ok(service, STORE_SERVICEBYTES_MAX))
@@ -408,7 +412,8 @@ store_policy_allow(struct store *st, const uint8_t client[static STORE_IDBYTES],
 }
 
 int
-store_policy_deny(struct store *st, const uint8_t client[static STORE_IDBYTES],
+sqlstore_policy_deny(struct sqlstore *st,
+    const uint8_t client[static STORE_IDBYTES],
     const uint8_t peer[static STORE_IDBYTES], const char *service)
 {
 	if (service == NULL)
@@ -421,7 +426,8 @@ store_policy_deny(struct store *st, const uint8_t client[static STORE_IDBYTES],
 }
 
 int
-store_policy_check(struct store *st, const uint8_t client[static STORE_IDBYTES],
+sqlstore_policy_check(struct sqlstore *st,
+    const uint8_t client[static STORE_IDBYTES],
     const uint8_t peer[static STORE_IDBYTES], const char *service,
     bool *allowed)
 {
@@ -443,7 +449,7 @@ store_policy_check(struct store *st, const uint8_t client[static STORE_IDBYTES],
 }
 
 int
-store_policy_foreach(struct store *st,
+sqlstore_policy_foreach(struct sqlstore *st,
     int (*cb)(const uint8_t *client, const uint8_t *peer, const char *service,
         void *arg),
     void *arg)

@@ -15,7 +15,9 @@
 #include "cryptgate/log.h"
 #include "cryptgate/store.h"
 
-/* Every statement, prepared once at store_open (SQL in store.c). */
+#include "store_be.h"
+
+/* Every statement, prepared once at sqlstore_open (SQL in store.c). */
 enum store_stmt {
 	S_BEGIN,
 	S_COMMIT,
@@ -58,11 +60,11 @@ enum store_stmt {
 	S_NSTMT
 };
 
-struct store {
+struct sqlstore {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[S_NSTMT];
 	int flags;
-	bool in_txn; /* between store_begin and store_commit/rollback */
+	bool in_txn; /* between sqlstore_begin and sqlstore_commit/rollback */
 
 	/* Audit chain head, cached while a transaction holds the lock. */
 	bool audit_head_valid;
@@ -80,13 +82,13 @@ struct store {
  * store_fail(st, what): log "store: ${what}: <sqlite message>" (rate
  * limited), forget the cached audit head, and return -1.
  */
-int store_fail(struct store *st, const char *what);
+int store_fail(struct sqlstore *st, const char *what);
 
 /**
  * store_failx(st, what): log "store: ${what}" (no sqlite message), as
  * store_fail.  Return -1.
  */
-int store_failx(struct store *st, const char *what);
+int store_failx(struct sqlstore *st, const char *what);
 
 /** store_done(s): reset ${s} and clear its bindings, ready for reuse. */
 void store_done(sqlite3_stmt *s);
@@ -96,29 +98,29 @@ void store_done(sqlite3_stmt *s);
  * completion once and reset it.  Return 0, STORE_DUPLICATE if it broke a
  * primary key or unique constraint (not logged), or -1 (logged).
  */
-int store_exec(struct store *st, enum store_stmt id, const char *what);
+int store_exec(struct sqlstore *st, enum store_stmt id, const char *what);
 
 /**
  * store_write_ok(st): 0 if a write may proceed, -1 (logged) if an explicit
  * transaction is open but SQLite rolled it back after an error (the
  * caller's writes so far are lost: every later write fails until
- * store_commit or store_rollback).
+ * sqlstore_commit or sqlstore_rollback).
  */
-int store_write_ok(struct store *st);
+int store_write_ok(struct sqlstore *st);
 
 /**
  * store_op_begin(st, how): make the following statements atomic: a
  * savepoint inside an open transaction, else BEGIN IMMEDIATE.  Return 0
  * with ${*how} set, or -1 (logged).
  */
-int store_op_begin(struct store *st, int *how);
+int store_op_begin(struct sqlstore *st, int *how);
 
 /**
  * store_op_end(st, how, ok): end what store_op_begin started, keeping the
  * changes if ${ok}, undoing them otherwise.  Return 0, or -1 (logged) if
  * keeping them failed (they are then undone).
  */
-int store_op_end(struct store *st, int how, bool ok);
+int store_op_end(struct sqlstore *st, int how, bool ok);
 
 /**
  * store_col_blob(s, col, buf, size, len): copy the blob column ${col} of

@@ -29,7 +29,7 @@ enum {
 
 /* Fill ${k} from the current row of ${s}. */
 static int
-key_row(struct store *st, sqlite3_stmt *s, struct store_key *k)
+key_row(struct sqlstore *st, sqlite3_stmt *s, struct store_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	if (store_col_blob(s, KC_ID, k->key_id, sizeof(k->key_id), NULL) ||
@@ -51,7 +51,7 @@ key_row(struct store *st, sqlite3_stmt *s, struct store_key *k)
 }
 
 int
-store_key_put(struct store *st, const struct store_key *k)
+sqlstore_key_put(struct sqlstore *st, const struct store_key *k)
 {
 	sqlite3_stmt *s = st->stmt[S_KEY_INSERT];
 	size_t slen;
@@ -81,8 +81,8 @@ store_key_put(struct store *st, const struct store_key *k)
 }
 
 int
-store_key_get(struct store *st, const uint8_t key_id[static STORE_IDBYTES],
-    struct store_key *k)
+sqlstore_key_get(struct sqlstore *st,
+    const uint8_t key_id[static STORE_IDBYTES], struct store_key *k)
 {
 	sqlite3_stmt *s = st->stmt[S_KEY_GET];
 	int rc, ret;
@@ -103,7 +103,8 @@ store_key_get(struct store *st, const uint8_t key_id[static STORE_IDBYTES],
 }
 
 int
-store_key_revoke(struct store *st, const uint8_t key_id[static STORE_IDBYTES])
+sqlstore_key_revoke(
+    struct sqlstore *st, const uint8_t key_id[static STORE_IDBYTES])
 {
 	sqlite3_stmt *s = st->stmt[S_KEY_REVOKE];
 
@@ -119,7 +120,7 @@ store_key_revoke(struct store *st, const uint8_t key_id[static STORE_IDBYTES])
 }
 
 int
-store_key_revoke_host(struct store *st,
+sqlstore_key_revoke_host(struct sqlstore *st,
     const uint8_t host_id[static STORE_IDBYTES], uint64_t *count)
 {
 	sqlite3_stmt *s = st->stmt[S_KEY_REVOKE_HOST];
@@ -138,7 +139,7 @@ store_key_revoke_host(struct store *st,
 }
 
 int
-store_key_purge(struct store *st, int64_t now_ms, uint64_t *count)
+sqlstore_key_purge(struct sqlstore *st, int64_t now_ms, uint64_t *count)
 {
 	sqlite3_stmt *s = st->stmt[S_KEY_PURGE];
 
@@ -156,8 +157,8 @@ store_key_purge(struct store *st, int64_t now_ms, uint64_t *count)
 }
 
 int
-store_key_foreach(
-    struct store *st, int (*cb)(const struct store_key *, void *), void *arg)
+sqlstore_key_foreach(
+    struct sqlstore *st, int (*cb)(const struct store_key *, void *), void *arg)
 {
 	sqlite3_stmt *s = st->stmt[S_KEY_FOREACH];
 	struct store_key k;
@@ -177,7 +178,7 @@ store_key_foreach(
 }
 
 int
-store_key_count(struct store *st, uint64_t *count)
+sqlstore_key_count(struct sqlstore *st, uint64_t *count)
 {
 	sqlite3_stmt *s = st->stmt[S_KEY_COUNT];
 	int ret = 0;
@@ -192,7 +193,8 @@ store_key_count(struct store *st, uint64_t *count)
 }
 
 int
-store_replay_put(struct store *st, const uint8_t sender[static STORE_IDBYTES],
+sqlstore_replay_put(struct sqlstore *st,
+    const uint8_t sender[static STORE_IDBYTES],
     const uint8_t nonce[static STORE_NONCEBYTES], int64_t expires_ms)
 {
 	sqlite3_stmt *s = st->stmt[S_REPLAY_INSERT];
@@ -209,7 +211,7 @@ store_replay_put(struct store *st, const uint8_t sender[static STORE_IDBYTES],
 }
 
 int
-store_replay_foreach(struct store *st, int64_t now_ms,
+sqlstore_replay_foreach(struct sqlstore *st, int64_t now_ms,
     int (*cb)(const uint8_t *sender, const uint8_t *nonce, int64_t expires_ms,
         void *arg),
     void *arg)
@@ -240,7 +242,7 @@ store_replay_foreach(struct store *st, int64_t now_ms,
 }
 
 int
-store_replay_purge(struct store *st, int64_t now_ms)
+sqlstore_replay_purge(struct sqlstore *st, int64_t now_ms)
 {
 	sqlite3_stmt *s = st->stmt[S_REPLAY_PURGE];
 
@@ -254,8 +256,9 @@ store_replay_purge(struct store *st, int64_t now_ms)
 }
 
 int
-store_token_add(struct store *st, const uint8_t token_id[static STORE_IDBYTES],
-    const uint8_t *wrapped, size_t wrappedlen, int64_t expires_ms)
+sqlstore_token_add(struct sqlstore *st,
+    const uint8_t token_id[static STORE_IDBYTES], const uint8_t *wrapped,
+    size_t wrappedlen, int64_t expires_ms)
 {
 	sqlite3_stmt *s = st->stmt[S_TOKEN_INSERT];
 
@@ -273,9 +276,9 @@ store_token_add(struct store *st, const uint8_t token_id[static STORE_IDBYTES],
 	return (store_exec(st, S_TOKEN_INSERT, "token add"));
 }
 
-/* The body of store_token_take, inside its transaction or savepoint. */
+/* The body of sqlstore_token_take, inside its transaction or savepoint. */
 static int
-token_take(struct store *st, const uint8_t *token_id, int64_t now_ms,
+token_take(struct sqlstore *st, const uint8_t *token_id, int64_t now_ms,
     uint8_t *wrapped, size_t wrappedsize, size_t *wrappedlen)
 {
 	sqlite3_stmt *s = st->stmt[S_TOKEN_GET];
@@ -331,8 +334,9 @@ done:
 }
 
 int
-store_token_take(struct store *st, const uint8_t token_id[static STORE_IDBYTES],
-    int64_t now_ms, uint8_t *wrapped, size_t wrappedsize, size_t *wrappedlen)
+sqlstore_token_take(struct sqlstore *st,
+    const uint8_t token_id[static STORE_IDBYTES], int64_t now_ms,
+    uint8_t *wrapped, size_t wrappedsize, size_t *wrappedlen)
 {
 	int how, rc;
 

@@ -28,6 +28,11 @@
 /* Longest numeric host part sock_parse accepts (an IPv6 address). */
 #define HOSTLEN_MAX (INET6_ADDRSTRLEN - 1)
 
+/* sock.h spells sizeof(sun_path) as 108: sock_unix_listen relies on it. */
+_Static_assert(sizeof(((struct sock_unix *)0)->path) ==
+        sizeof(((struct sockaddr_un *)0)->sun_path),
+    "struct sock_unix's path is not a sun_path");
+
 /*
  * Parse the decimal port ${s} (0..65535, no sign, no leading zero) into
  * ${*port}.  Return 0 or -1.
@@ -335,8 +340,7 @@ sock_unix_listen(struct sock_unix *su, const char *path, const char *what)
 	su->fd = -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path) ||
-	    strlen(path) >= sizeof(su->path)) {
+	if (strlen(path) >= sizeof(sun.sun_path)) {
 		log_warnx("status_socket %s: path too long", path);
 		return (-1);
 	}
