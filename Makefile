@@ -4,6 +4,7 @@
 #   make check         ASan+UBSan build, then every unit, fuzz-replay and
 #                      integration test; ends with "N passed, N failed, N skipped"
 #   make fuzz          libFuzzer targets (clang) into build/fuzz/
+#   make fuzz-smoke    each libFuzzer target for 60 s (FUZZ_TIME=)
 #   make lint          cppcheck + clang-tidy
 #   make valgrind      unit tests and daemon scenarios under memcheck (build/vg)
 #   make format-check  clang-format --dry-run -Werror
@@ -135,6 +136,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 # (gcc writes one .d for two sources: name what the targets include.)
 $(BUILD)/fuzz/replay_ftp: src/gatewayd/ftp.c src/gatewayd/ftp.h
 $(BUILD)/fuzz/replay_pkt: $(wildcard src/pktd/*.c src/pktd/*.h)
+$(BUILD)/fuzz/replay_proxy: src/gatewayd/proxy.c src/gatewayd/gatewayd.h
 $(BUILD)/fuzz/replay_kdcipc: src/kdcd/ipc.c src/kdcd/ipc.h
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(@D)
@@ -153,18 +155,25 @@ check:
 
 # libFuzzer targets (clang, libclang-rt-14-dev): make fuzz; then e.g.
 #   build/fuzz/fuzz_conf -max_total_time=60 fuzz/corpus/conf
+# make fuzz-smoke runs each FUZZ_TIME seconds (fuzz/README.md; fuzz/smoke.sh).
 FUZZ_CC ?= clang
+FUZZLIB ?= $(BUILD)/fuzzlib
+FUZZ_TIME ?= 60
+.PHONY: fuzz-smoke
 fuzz:
-	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzzlib CC=$(FUZZ_CC) \
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZLIB) CC=$(FUZZ_CC) \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
-		SANITIZE= build/fuzzlib/libcryptgate.a
+		SANITIZE= $(FUZZLIB)/libcryptgate.a
 	$(Q)mkdir -p $(BUILD)/fuzz
 	$(Q)for f in $(FUZZ_SRCS); do \
 		n=$$(basename $$f .c); echo "  FUZZ    $(BUILD)/fuzz/$$n"; \
 		$(FUZZ_CC) -std=c11 $(DEFS) -Iinclude -O1 -g \
 		-fsanitize=fuzzer,address,undefined \
 		$$($(PKG_CONFIG) --cflags $(PKGS)) -o $(BUILD)/fuzz/$$n $$f \
-		build/fuzzlib/libcryptgate.a $(LIBS) || exit 1; done
+		$(FUZZLIB)/libcryptgate.a $(LIBS) || exit 1; done
+
+fuzz-smoke: fuzz
+	$(Q)BUILD=$(BUILD) FUZZ_TIME=$(FUZZ_TIME) fuzz/smoke.sh
 
 # The README's main-job command: build, then run the system on loopback.
 # make demo ARGS=--keep leaves it running (dist/demo.sh --help).

@@ -7,11 +7,12 @@
  * cipher, ICMP and SYN paths are all reachable.
  *
  * Input: byte 0 picks the path (low 2 bits: 0 A-OUT, 1 A-IN, 2 B-IN,
- * 3 A-OUT then B-IN; bit 2: IPv6 flow instead of IPv4); the rest is the
+ * 3 A-OUT then B-IN; bit 2: IPv6 flow instead of IPv4; bit 3: the roles
+ * swapped, so B-OUT, B-IN, A-IN, B-OUT then A-IN); the rest is the
  * packet.  Checked beyond "no crash, no leak": *outlen <= cap, nothing
  * written past cap (the buffer is exactly cap bytes), and a non-SYN
- * segment A-OUT transformed is accepted by B-IN with its payload back,
- * unless stale (PAWS).
+ * segment one side's OUT transformed is accepted by the other's IN with
+ * its payload back, unless stale (PAWS).
  *
  * Seeds: cc -DFUZZ_PKT_SEEDS ... fuzz/fuzz_pkt.c writes fuzz/corpus/pkt/.
  *
@@ -180,7 +181,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
-/* A-OUT accepted a non-SYN segment: B-IN must give its payload back. */
+/* X-OUT accepted a non-SYN segment: ${b}'s IN must give its payload back. */
 static void
 fz_check_pair(struct xf *b, const uint8_t *orig, size_t olen, uint8_t *p,
     size_t len, size_t cap)
@@ -219,7 +220,7 @@ fz_check_pair(struct xf *b, const uint8_t *orig, size_t olen, uint8_t *p,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct xf *a, *b;
+	struct xf *a, *b, *x, *y;
 	enum xf_reason why;
 	enum xf_verdict v;
 	size_t len, cap, out;
@@ -235,22 +236,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(p, data + 1, len);
 	fz_setup((mode >> 2) & 1, &a, &b);
+	/* x: the side whose OUT and IN modes 0 and 1 take; y: the other. */
+	x = (mode & 8) ? b : a;
+	y = (mode & 8) ? a : b;
 	switch (mode & 3) {
 	case 0:
 	case 3:
-		v = xf_packet(a, XF_OUT, p, len, cap, &out, 1000, &why);
+		v = xf_packet(x, XF_OUT, p, len, cap, &out, 1000, &why);
 		break;
 	case 1:
-		v = xf_packet(a, XF_IN, p, len, cap, &out, 1000, &why);
+		v = xf_packet(x, XF_IN, p, len, cap, &out, 1000, &why);
 		break;
 	default:
-		v = xf_packet(b, XF_IN, p, len, cap, &out, 1000, &why);
+		v = xf_packet(y, XF_IN, p, len, cap, &out, 1000, &why);
 		break;
 	}
 	if (out > cap || (unsigned int)why >= XF_R_COUNT)
 		abort();
 	if ((mode & 3) == 3 && v == XF_ACCEPT && why == XF_R_OK)
-		fz_check_pair(b, data + 1, len, p, out, cap);
+		fz_check_pair(y, data + 1, len, p, out, cap);
 	xf_free(a);
 	xf_free(b);
 	free(p);
@@ -335,6 +339,23 @@ main(int argc, char **argv)
 		len = fz_tcp(p, v6, false, 99, FZ_ISN_A + 1, PKT_SYN | PKT_ACK,
 		    fz_synopt, sizeof(fz_synopt), NULL, 0);
 		SEED("synack-in", 1);
+		/* The server side's turn (bit 3): B-OUT, B-IN, A-IN. */
+		len = fz_tcp(p, v6, false, FZ_ISN_B + 1, FZ_ISN_A + 1,
+		    PKT_ACK | 0x08, fz_tsopt, sizeof(fz_tsopt), d, 1448);
+		SEED("b-data-out", 8);
+		SEED("b-data-pair", 8 | 3);
+		memcpy(w, p, len);
+		wl = len;
+		fz_step(b, XF_OUT, w, &wl);
+		memcpy(p, w, wl);
+		len = wl;
+		SEED("b-data-wire-in", 8 | 2);
+		len = fz_tcp(p, v6, false, FZ_ISN_B + 1, FZ_ISN_A + 1,
+		    PKT_ACK | PKT_FIN, fz_tsopt, sizeof(fz_tsopt), NULL, 0);
+		SEED("b-fin-pair", 8 | 3);
+		len = fz_tcp(p, v6, true, FZ_ISN_A + 1, FZ_ISN_B + 1,
+		    PKT_RST | PKT_ACK, NULL, 0, NULL, 0);
+		SEED("b-rst-in", 8 | 1);
 		/* ICMP frag-needed / PTB quoting A's data segment. */
 		{
 			size_t l4 = v6 ? 40 : 20, q = l4 + 8;

@@ -32,7 +32,9 @@
  *
  * Invariants beyond "no crash, no leak": the lookup only ever sees an
  * identity of 1..TLS_IDENTITYBYTES_MAX bytes without a NUL, and
- * tls_conn_identity then returns it; TLS_WANT_PSK only after a PENDING
+ * tls_conn_identity then returns it; an identity the gateway's parser
+ * (kdcclient_identity_parse) accepts formats back to itself (hex case
+ * aside); TLS_WANT_PSK only after a PENDING
  * answer; no input completes a handshake (the client Finished depends on
  * the server's random); once the input is delivered the handshake fails
  * within a few steps, with a reason (tls_conn_error).  With
@@ -50,16 +52,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cryptgate/kdcclient.h"
 #include "cryptgate/log.h"
 #include "cryptgate/tls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define FUZZ_IDENTITY "kdc1-00112233445566778899aabbccddeeff"
+#define FUZZ_KDC "kdc1"
+#define FUZZ_IDENTITY FUZZ_KDC "-00112233445566778899aabbccddeeff"
 #define FUZZ_MAXINPUT 65536
 #define STEPS_AFTER_EOF 16
 
@@ -101,6 +106,8 @@ lookup(void *arg, struct tls_conn *conn, const uint8_t *id, size_t idlen,
     uint8_t psk[static TLS_PSKBYTES])
 {
 	struct run *r = tls_conn_user(conn);
+	uint8_t key_id[WIRE_KEYIDBYTES];
+	char again[KDCCLIENT_IDENTITYBYTES];
 
 	(void)arg;
 	/* The contract: checked before the lookup is asked. */
@@ -112,6 +119,11 @@ lookup(void *arg, struct tls_conn *conn, const uint8_t *id, size_t idlen,
 		abort();
 	memcpy(r->seen, id, idlen);
 	r->seen[idlen] = '\0';
+	/* The gateway's next step (service.c): the identity's key id. */
+	if (kdcclient_identity_parse(r->seen, FUZZ_KDC, key_id) == 0 &&
+	    (kdcclient_identity(again, sizeof(again), FUZZ_KDC, key_id) ||
+	        strcasecmp(again, r->seen) != 0))
+		abort();
 	if (r->flags & F_PENDING) {
 		r->pending = true;
 		return (TLS_PSK_PENDING);

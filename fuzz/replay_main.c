@@ -2,21 +2,53 @@
  * replay_main.c: run a libFuzzer target over corpus files without libFuzzer,
  * so a gcc build with sanitizers replays every corpus in `make check`.
  *
- * usage: replay_NAME FILE|DIR ...   Prints one TAP line per argument.
+ * usage: replay_NAME FILE|DIR ...   Prints one TAP line per argument,
+ * and a "not ok" line naming the input if one aborts or a sanitizer
+ * stops the program.
  */
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+/* ASan/UBSan's, when linked in: called before a report ends the run. */
+void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
 
 #define REPLAY_MAXSIZE (16 * 1024 * 1024)
+
+static const char *current; /* the input being replayed */
+
+/* Name the input that killed us (async-signal-safe). */
+static void
+crashed(void)
+{
+	static const char msg[] = "not ok - replay: this input crashed: ";
+	const char *p = current;
+
+	if (p == NULL)
+		return;
+	current = NULL;
+	(void)!write(STDOUT_FILENO, msg, sizeof(msg) - 1);
+	(void)!write(STDOUT_FILENO, p, strlen(p));
+	(void)!write(STDOUT_FILENO, "\n", 1);
+}
+
+/* An abort() (a broken invariant): name the input, then die of it. */
+static void
+on_abort(int sig)
+{
+	crashed();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 static int
 replay_file(const char *path)
@@ -47,7 +79,9 @@ replay_file(const char *path)
 		return (-1);
 	}
 	fclose(f);
+	current = path;
 	LLVMFuzzerTestOneInput(buf, (size_t)len);
+	current = NULL;
 	free(buf);
 	return (0);
 }
@@ -113,6 +147,12 @@ main(int argc, char **argv)
 	size_t n;
 	int i, failed = 0;
 
+	/* Whole lines out at once: a crash writes after them. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Not SIGSEGV: ASan's handler reports those, then calls back. */
+	signal(SIGABRT, on_abort);
+	if (__sanitizer_set_death_callback != NULL)
+		__sanitizer_set_death_callback(crashed);
 	if (LLVMFuzzerInitialize != NULL)
 		LLVMFuzzerInitialize(&argc, &argv);
 	printf("1..%d\n", argc - 1);
