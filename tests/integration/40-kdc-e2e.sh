@@ -403,10 +403,23 @@ check_fails "retrieve of the expired 60 s key fails" \
 expect_poke "the 60 s key is expired: ERROR DENIED" "ERROR DENIED" \
     bob retrieve --key-id "$EXP1" --service web --client-addr 127.0.0.1
 check "kdc key purge" kdc_cli key purge
-if ! kdc_cli key list 2>&1 | grep -qi "$EXP1"; then
+# Under valgrind (CG_SLOW) the daemon's clock-driven steps lag: purge
+# again, a bounded number of times, before calling it a failure.
+purged=false
+for i in $(seq 1 "$CG_SLOW"); do
+	if ! kdc_cli key list 2>&1 | grep -qi "$EXP1"; then
+		purged=true
+		break
+	fi
+	sleep 2
+	kdc_cli key purge >/dev/null 2>&1
+done
+if $purged; then
 	ok "the expired key is purged"
 else
 	fail "the expired key is still listed after purge"
+	kdc_cli key list 2>&1 | grep -i "$EXP1" | sed 's/^/#   /'
+	date -u +'#   now %s'
 fi
 
 # --- the end: audit chain, integrity, clean shutdown --------------------------
