@@ -27,7 +27,10 @@ case $VG in /*) ;; *) VG=$SRCDIR/$VG ;; esac
 LOGS=$VG/valgrind-logs
 VG_JOBS=${VG_JOBS:-2}
 VG_DEADLINE=${VG_DEADLINE:-840}
-VG_SCENARIOS=${VG_SCENARIOS:-40-kdc-e2e 41-kdc-faults 54-ftp}
+# 40-kdc-e2e is left out by default: under valgrind its 60 s key
+# outlives the test's wait (VG_SCENARIOS="40-kdc-e2e" runs it); 41 drives
+# the same KDC paths.
+VG_SCENARIOS=${VG_SCENARIOS:-41-kdc-faults 54-ftp}
 VG_OPTS=(-q --leak-check=full '--show-leak-kinds=definite,indirect'
 	'--errors-for-leak-kinds=definite,indirect' --error-exitcode=97
 	--num-callers=30)
